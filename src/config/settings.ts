@@ -1,0 +1,348 @@
+/**
+ * Turns the action's inputs and environment into one validated, read-only Settings value. The
+ * only module that reads inputs or process.env (DESIGN.md, config/).
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync, statSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { InputError } from './errors.js';
+import { DEFAULT_IMAGE, Inputs, type InputName } from './names.js';
+import {
+  type CpuQuantity,
+  type GpuRequest,
+  type MemoryQuantity,
+  parseArgs,
+  parseBoolean,
+  parseChoice,
+  parseCpu,
+  parseDuration,
+  parseGpus,
+  parseKeyValueLines,
+  parseLines,
+  parseMemory,
+  parseNonNegativeInteger,
+} from './parse.js';
+
+export const RUNTIMES = ['docker', 'kubernetes', 'local'] as const;
+export type RuntimeKind = (typeof RUNTIMES)[number];
+export const PULL_POLICIES = ['always', 'if-not-present', 'never'] as const;
+export type PullPolicy = (typeof PULL_POLICIES)[number];
+export const NETWORKS = ['bridge', 'none', 'isolated', 'host'] as const;
+export type NetworkMode = (typeof NETWORKS)[number];
+
+/** What runs: Prodigy on a workflow, or a shell command. */
+export type Workload =
+  | {
+      readonly kind: 'prodigy';
+      /** Workspace-relative path of the workflow file, with forward slashes. */
+      readonly workflow: string;
+      readonly args: readonly string[];
+    }
+  | { readonly kind: 'command'; readonly command: string; readonly workflow?: string };
+
+/** Where the Docker engine answers, read from DOCKER_HOST and friends. */
+export type DockerConnection =
+  | { readonly kind: 'socket'; readonly socketPath: string }
+  | {
+      readonly kind: 'tcp';
+      readonly host: string;
+      readonly port: number;
+      readonly tlsCertPath?: string;
+    };
+
+/** Facts about the surrounding GitHub Actions run, when there is one. */
+export interface GitHubContext {
+  readonly inActions: boolean;
+  readonly runId?: string;
+  readonly runAttempt?: string;
+  readonly job?: string;
+  readonly repository?: string;
+  readonly serverUrl: string;
+}
+
+interface CommonSettings {
+  /** Short random id of this run; every resource created carries it as a label. */
+  readonly runId: string;
+  readonly workload: Workload;
+  /** Absolute host folder the workload sees as /workspace (its cwd). */
+  readonly workspace: string;
+  /** Plain environment for the workload. */
+  readonly env: ReadonlyMap<string, string>;
+  /** Secret environment for the workload: masked before any output. */
+  readonly secrets: ReadonlyMap<string, string>;
+  /** Stop the run after this many milliseconds and report `timed-out`. */
+  readonly timeoutMs?: number;
+  readonly artifacts: readonly string[];
+  readonly artifactName?: string;
+  readonly summary: boolean;
+  readonly dryRun: boolean;
+  /** Host folder the action keeps for this run: the log, Prodigy's records. */
+  readonly runDir: string;
+  /** The whole log, written as the run goes. */
+  readonly logPath: string;
+  readonly github: GitHubContext;
+}
+
+/** Everything a container needs, shared by the container runtimes. */
+export interface ContainerSettings {
+  readonly image: string;
+  readonly pullPolicy: PullPolicy;
+  readonly registryAuth?: { readonly username: string; readonly password: string };
+  readonly cpu?: CpuQuantity;
+  readonly memory?: MemoryQuantity;
+  readonly gpus?: GpuRequest;
+  readonly network: NetworkMode;
+  /** The container's user; unset means the image's, or the workspace owner for Prodigy. */
+  readonly user?: string;
+}
+
+export interface DockerSettings extends CommonSettings, ContainerSettings {
+  readonly runtime: 'docker';
+  readonly docker: DockerConnection;
+}
+
+export interface LocalSettings extends CommonSettings {
+  readonly runtime: 'local';
+  /** The environment the child process starts from: the runner's, less the action's own. */
+  readonly hostEnv: Readonly<Record<string, string>>;
+  /** Container-only inputs that were set and that a local process cannot honour. */
+  readonly ignoredInputs: readonly InputName[];
+}
+
+export type Settings = DockerSettings | LocalSettings;
+
+/** Reads one raw input (untrimmed, '' when unset). */
+export type InputSource = (name: InputName) => string;
+
+export type Env = Readonly<Record<string, string | undefined>>;
+
+export interface SettingsDeps {
+  readonly randomId?: () => string;
+  readonly cwd?: string;
+  readonly tmpdir?: string;
+  /** Told every secret value as soon as it is read, before anything can print it. */
+  readonly onSecret?: (value: string) => void;
+}
+
+/** Names of the runner's variables a child process must not inherit. */
+const PRIVATE_ENV = /^(INPUT_|STATE_|ACTIONS_|GITHUB_(OUTPUT|STATE|ENV|PATH|STEP_SUMMARY|TOKEN)$)/;
+
+export function buildSettings(input: InputSource, env: Env, deps: SettingsDeps = {}): Settings {
+  const get = (name: InputName) => input(name);
+  const trimmed = (name: InputName) => input(name).trim();
+
+  // Secrets come first so that no later error can print a value before it is known to be secret.
+  const secrets = parseKeyValueLines(Inputs.secrets, get(Inputs.secrets), true);
+  for (const value of secrets.values()) deps.onSecret?.(value);
+  const registryPassword = input(Inputs.registryPassword);
+  if (registryPassword.trim() !== '') deps.onSecret?.(registryPassword);
+  const plainEnv = parseKeyValueLines(Inputs.env, get(Inputs.env), false);
+
+  const runtime = parseChoice(Inputs.runtime, get(Inputs.runtime), RUNTIMES, 'docker');
+  if (runtime === 'kubernetes') {
+    throw new InputError(
+      Inputs.runtime,
+      'kubernetes',
+      "'docker' or 'local': this build cannot run Kubernetes Jobs yet",
+    );
+  }
+  for (const name of [Inputs.shard, Inputs.maxParallel] as const) {
+    if (trimmed(name) !== '') {
+      throw new InputError(
+        name,
+        trimmed(name),
+        'nothing: sharding is not available in this build yet',
+      );
+    }
+  }
+
+  const cwd = deps.cwd ?? process.cwd();
+  const workspace = resolveWorkspace(trimmed(Inputs.workspace), env.GITHUB_WORKSPACE, cwd);
+  const workload = resolveWorkload(
+    trimmed(Inputs.workflow),
+    get(Inputs.command),
+    get(Inputs.args),
+    workspace,
+  );
+  const timeoutMs = parseDuration(Inputs.timeout, get(Inputs.timeout));
+
+  const runId = (deps.randomId ?? (() => randomBytes(5).toString('hex')))();
+  const tempRoot = env.RUNNER_TEMP || deps.tmpdir || os.tmpdir();
+  const runDir = path.join(tempRoot, 'cook-action', runId);
+  const github: GitHubContext = {
+    inActions: env.GITHUB_ACTIONS === 'true',
+    runId: env.GITHUB_RUN_ID,
+    runAttempt: env.GITHUB_RUN_ATTEMPT,
+    job: env.GITHUB_JOB,
+    repository: env.GITHUB_REPOSITORY,
+    serverUrl: env.GITHUB_SERVER_URL || 'https://github.com',
+  };
+
+  const common: CommonSettings = {
+    runId,
+    workload,
+    workspace,
+    env: plainEnv,
+    secrets,
+    ...(timeoutMs === undefined ? {} : { timeoutMs }),
+    artifacts: parseLines(get(Inputs.artifacts)),
+    ...optional('artifactName', trimmed(Inputs.artifactName)),
+    summary: parseBoolean(Inputs.summary, get(Inputs.summary), true),
+    dryRun: parseBoolean(Inputs.dryRun, get(Inputs.dryRun), false),
+    runDir,
+    logPath: path.join(runDir, 'output.log'),
+    github,
+  };
+  // Validated for every runtime, so a typo fails the same way wherever it runs.
+  parseNonNegativeInteger(Inputs.ttlSeconds, get(Inputs.ttlSeconds), 3600);
+  const container = containerSettings(input);
+
+  if (runtime === 'local') {
+    const containerOnly: InputName[] = [
+      Inputs.image,
+      Inputs.cpu,
+      Inputs.memory,
+      Inputs.gpus,
+      Inputs.user,
+      Inputs.registryUsername,
+    ];
+    const ignoredInputs = containerOnly.filter((name) => trimmed(name) !== '');
+    if (container.network !== 'bridge') ignoredInputs.push(Inputs.network);
+    return Object.freeze({
+      ...common,
+      runtime,
+      hostEnv: hostEnvironment(env),
+      ignoredInputs,
+    });
+  }
+  return Object.freeze({ ...common, ...container, runtime, docker: dockerConnection(env) });
+}
+
+function containerSettings(input: InputSource): ContainerSettings {
+  const trimmed = (name: InputName) => input(name).trim();
+  const username = trimmed(Inputs.registryUsername);
+  const password = input(Inputs.registryPassword);
+  if ((username === '') !== (password === '')) {
+    throw new InputError(
+      username === '' ? Inputs.registryUsername : Inputs.registryPassword,
+      undefined,
+      `'${Inputs.registryUsername}' and '${Inputs.registryPassword}' must be given together`,
+    );
+  }
+  const user = trimmed(Inputs.user);
+  if (user !== '' && !/^[A-Za-z0-9_.-]+(:[A-Za-z0-9_.-]+)?$/.test(user)) {
+    throw new InputError(Inputs.user, user, 'a user name or id, optionally with :group');
+  }
+  const image = trimmed(Inputs.image) || DEFAULT_IMAGE;
+  if (/\s/.test(image) || !/^[a-z0-9]/i.test(image)) {
+    throw new InputError(Inputs.image, image, 'an image reference such as debian:bookworm-slim');
+  }
+  const cpu = parseCpu(Inputs.cpu, input(Inputs.cpu));
+  const memory = parseMemory(Inputs.memory, input(Inputs.memory));
+  const gpus = parseGpus(Inputs.gpus, input(Inputs.gpus));
+  return {
+    image,
+    pullPolicy: parseChoice(
+      Inputs.pullPolicy,
+      input(Inputs.pullPolicy),
+      PULL_POLICIES,
+      'if-not-present',
+    ),
+    ...(username === '' ? {} : { registryAuth: { username, password } }),
+    ...(cpu ? { cpu } : {}),
+    ...(memory ? { memory } : {}),
+    ...(gpus === undefined ? {} : { gpus }),
+    network: parseChoice(Inputs.network, input(Inputs.network), NETWORKS, 'bridge'),
+    ...optional('user', user),
+  };
+}
+
+function resolveWorkspace(raw: string, githubWorkspace: string | undefined, cwd: string): string {
+  const workspace = path.resolve(cwd, raw || githubWorkspace || cwd);
+  if (!existsSync(workspace) || !statSync(workspace).isDirectory()) {
+    throw new InputError(Inputs.workspace, raw || workspace, 'an existing folder');
+  }
+  return workspace;
+}
+
+function resolveWorkload(
+  workflow: string,
+  command: string,
+  rawArgs: string,
+  workspace: string,
+): Workload {
+  let relative: string | undefined;
+  if (workflow !== '') {
+    const absolute = path.resolve(workspace, workflow);
+    relative = path.relative(workspace, absolute);
+    if (relative.startsWith('..') || path.isAbsolute(relative)) {
+      throw new InputError(Inputs.workflow, workflow, `a file inside the workspace (${workspace})`);
+    }
+    if (!existsSync(absolute) || !statSync(absolute).isFile()) {
+      throw new InputError(
+        Inputs.workflow,
+        workflow,
+        `a Prodigy workflow file, relative to the workspace (${workspace}); no such file`,
+      );
+    }
+    relative = relative.split(path.sep).join('/');
+  }
+  if (command.trim() !== '') {
+    return { kind: 'command', command, ...(relative ? { workflow: relative } : {}) };
+  }
+  if (relative === undefined) {
+    throw new InputError(
+      Inputs.workflow,
+      '',
+      `a workflow file to run with Prodigy, or a '${Inputs.command}' to run instead`,
+    );
+  }
+  if (!existsSync(path.join(workspace, '.git'))) {
+    throw new InputError(
+      Inputs.workspace,
+      workspace,
+      'a git checkout: Prodigy runs workflows in a git repository (check the repository out first)',
+    );
+  }
+  return { kind: 'prodigy', workflow: relative, args: parseArgs(Inputs.args, rawArgs) };
+}
+
+function hostEnvironment(env: Env): Record<string, string> {
+  const result: Record<string, string> = {};
+  for (const [key, value] of Object.entries(env)) {
+    if (value !== undefined && !PRIVATE_ENV.test(key)) result[key] = value;
+  }
+  return result;
+}
+
+/** DOCKER_HOST as the docker CLI reads it. */
+export function dockerConnection(env: Env): DockerConnection {
+  const raw = env.DOCKER_HOST?.trim() || 'unix:///var/run/docker.sock';
+  if (raw.startsWith('unix://')) return { kind: 'socket', socketPath: raw.slice('unix://'.length) };
+  const tcp = /^tcp:\/\/([^:/]+|\[[^\]]+\]):(\d+)\/?$/.exec(raw);
+  if (tcp) {
+    const tls = env.DOCKER_TLS_VERIFY && env.DOCKER_TLS_VERIFY !== '0';
+    const certPath = env.DOCKER_CERT_PATH || path.join(os.homedir(), '.docker');
+    return {
+      kind: 'tcp',
+      host: tcp[1]!.replace(/^\[|\]$/g, ''),
+      port: Number(tcp[2]),
+      ...(tls ? { tlsCertPath: certPath } : {}),
+    };
+  }
+  throw new Error(
+    `DOCKER_HOST has value ${JSON.stringify(raw)}: expected unix:///path/to/socket or tcp://host:port`,
+  );
+}
+
+function optional<K extends string>(key: K, value: string): { [P in K]?: string } {
+  return (value === '' ? {} : { [key]: value }) as { [P in K]?: string };
+}
+
+/** Renders a DockerConnection back into DOCKER_HOST form, for state and messages. */
+export function dockerHostString(connection: DockerConnection): string {
+  return connection.kind === 'socket'
+    ? `unix://${connection.socketPath}`
+    : `tcp://${connection.host}:${connection.port}`;
+}

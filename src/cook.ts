@@ -1,0 +1,287 @@
+/**
+ * One run, start to end: plan the workload, prepare, start, relay its output, wait for the
+ * engine's verdict under a timeout and cancellation, clean up, and describe what happened.
+ */
+import { chmod, mkdir } from 'node:fs/promises';
+import type { Settings } from './config/settings.js';
+import { LineSplitter } from './logs/line-splitter.js';
+import type { LogSink } from './logs/log-sink.js';
+import type { RunOutcome, RunStatus } from './report/outcome.js';
+import { type GitSnapshot, gitResult, snapshot } from './results/git.js';
+import { buildRunSpec, prodigyHomeOnHost } from './runtime/spec.js';
+import type {
+  ContainerRuntime,
+  ExitStatus,
+  OutputChunk,
+  StreamName,
+  Workload,
+} from './runtime/types.js';
+
+/** SIGTERM, then SIGKILL this long after, when the timeout is reached. */
+export const TIMEOUT_GRACE_SECONDS = 10;
+/**
+ * On cancellation the runner sends SIGKILL 10 s after SIGINT; stopping within 2 s leaves time to
+ * read the tail of the log and remove what was created (DESIGN rule 4: done within 7 s).
+ */
+export const CANCEL_GRACE_SECONDS = 2;
+/** How long output may trail the exit before it is given up on (a child holding the pipe). */
+const OUTPUT_DRAIN_MS = 15_000;
+const OUTPUT_DRAIN_CANCELLED_MS = 1_500;
+
+export interface CookDeps {
+  readonly runtime: ContainerRuntime;
+  readonly sink: LogSink;
+  /** Aborted when the run is cancelled (SIGINT/SIGTERM). */
+  readonly signal: AbortSignal;
+  readonly now?: () => number;
+  /** Called once the workload exists, with its id (so it can be reported even if we are killed). */
+  readonly onStarted?: (workloadId: string) => void;
+  /** The action's own progress messages, as folded groups. */
+  readonly group?: <T>(title: string, body: () => Promise<T>) => Promise<T>;
+}
+
+export async function cook(settings: Settings, deps: CookDeps): Promise<RunOutcome> {
+  const now = deps.now ?? Date.now;
+  const { runtime, sink, signal } = deps;
+  const group = deps.group ?? ((title, body) => (sink.note(title), body()));
+  const startedAt = now();
+  const spec = buildRunSpec(settings);
+  const image = spec.container?.image;
+  const base = {
+    runtime: settings.runtime,
+    ...(image ? { image } : {}),
+    logPath: settings.logPath,
+    startedAt,
+  };
+
+  if (settings.dryRun) {
+    sink.note(
+      `Dry run: this ${settings.runtime} workload would be started, and nothing else happens.`,
+    );
+    for (const line of runtime.describe(spec).split('\n')) sink.note(line);
+    return finish({
+      ...base,
+      status: 'succeeded',
+      reason: 'dry run: nothing was started',
+      dryRun: true,
+    });
+  }
+
+  if (settings.runtime === 'local' && settings.ignoredInputs.length > 0) {
+    sink.note(
+      `Note: runtime 'local' runs a plain process; these inputs apply to containers only and are ignored: ${settings.ignoredInputs.join(', ')}.`,
+    );
+  }
+
+  await mkdir(settings.runDir, { recursive: true });
+  let gitBefore: GitSnapshot | undefined;
+  if (settings.workload.kind === 'prodigy') {
+    const home = prodigyHomeOnHost(settings);
+    await mkdir(home, { recursive: true });
+    // The workload may run as another user than the action; it must still write its records.
+    await chmod(home, 0o777);
+    gitBefore = await snapshot(settings.workspace);
+  }
+
+  let workload: Workload | undefined;
+  let exit: ExitStatus | undefined;
+  let status: RunStatus | undefined;
+  let reason = '';
+  const phases: Record<string, number> = {};
+  let firstOutputAt: number | undefined;
+  let cleanupError: unknown;
+  let prepared = false;
+
+  try {
+    const prepareStart = now();
+    await group(`Preparing the ${settings.runtime} runtime`, () =>
+      abortable(
+        runtime.prepare(spec, (m) => sink.note(m)),
+        signal,
+      ),
+    );
+    phases.prepare_seconds = (now() - prepareStart) / 1000;
+    prepared = true;
+
+    const runStart = now();
+    // Not abortable: creating and starting take a moment, and what is created must be known to
+    // cleanup. Cancellation is honoured right after.
+    workload = await runtime.start(spec);
+    deps.onStarted?.(workload.id);
+
+    const splitters: Record<StreamName, LineSplitter> = {
+      stdout: new LineSplitter(),
+      stderr: new LineSplitter(),
+    };
+    const outputStop = new AbortController();
+    const onChunk = ({ stream, data }: OutputChunk) => {
+      firstOutputAt ??= now();
+      for (const line of splitters[stream].push(data)) sink.relay(stream, line);
+    };
+    const outputDone = workload.output(onChunk, outputStop.signal).catch((error: unknown) => {
+      sink.note(`Reading the output failed: ${(error as Error).message}`);
+    });
+
+    const verdict = await raceVerdict(workload, signal, settings.timeoutMs);
+    if (verdict.kind === 'cancelled' || verdict.kind === 'timed-out') {
+      status = verdict.kind;
+      const grace = status === 'cancelled' ? CANCEL_GRACE_SECONDS : TIMEOUT_GRACE_SECONDS;
+      sink.note(
+        status === 'cancelled'
+          ? 'Cancelled: stopping the workload.'
+          : `Timed out after ${formatSeconds(settings.timeoutMs! / 1000)}: stopping the workload (SIGTERM, then SIGKILL after ${grace}s).`,
+      );
+      await workload.stop(grace).catch((error: unknown) => {
+        sink.note(`Stopping the workload failed: ${(error as Error).message}`);
+      });
+      exit = await withDeadline(workload.wait(), grace * 1000 + 5000).catch(() => undefined);
+      reason =
+        status === 'cancelled'
+          ? 'the run was cancelled'
+          : `the run exceeded its timeout of ${formatSeconds(settings.timeoutMs! / 1000)}`;
+    } else {
+      exit = verdict.exit;
+    }
+
+    const drained = await withDeadline(
+      outputDone.then(() => true),
+      status === 'cancelled' ? OUTPUT_DRAIN_CANCELLED_MS : OUTPUT_DRAIN_MS,
+    ).catch(() => false);
+    if (!drained) {
+      outputStop.abort();
+      sink.note('The output did not end after the workload exited; stopped reading it.');
+    }
+    for (const stream of ['stdout', 'stderr'] as const) {
+      for (const line of splitters[stream].flush()) sink.relay(stream, line);
+    }
+    sink.endRelay();
+    phases.run_seconds = (now() - runStart) / 1000;
+
+    if (status === undefined) ({ status, reason } = judge(exit, spec.container?.memory?.text));
+  } catch (error) {
+    sink.endRelay();
+    if (signal.aborted) {
+      status = 'cancelled';
+      reason = prepared
+        ? 'the run was cancelled'
+        : 'the run was cancelled before the workload started';
+    } else {
+      status = 'failed';
+      reason = (error as Error).message;
+    }
+  } finally {
+    const cleanupStart = now();
+    try {
+      await runtime.cleanup();
+    } catch (error) {
+      cleanupError = error;
+    }
+    phases.cleanup_seconds = (now() - cleanupStart) / 1000;
+  }
+  if (cleanupError) {
+    sink.note(`Cleanup failed: ${(cleanupError as Error).message}`);
+  }
+
+  const git = gitBefore
+    ? await gitResult(settings.workspace, gitBefore).catch(() => undefined)
+    : undefined;
+  return finish({
+    ...base,
+    status: status ?? 'failed',
+    reason,
+    ...(exit?.exitCode !== undefined ? { exitCode: exit.exitCode } : {}),
+    oomKilled: exit?.oomKilled ?? false,
+    ...(workload ? { workloadId: workload.id } : {}),
+    phases,
+    ...(firstOutputAt !== undefined
+      ? { firstOutputSeconds: (firstOutputAt - startedAt) / 1000 }
+      : {}),
+    relayedLines: sink.relayedLines,
+    relayedBytes: sink.relayedBytes,
+    ...(git ? { git } : {}),
+  });
+
+  function finish(partial: Omit<RunOutcome, 'durationSeconds' | 'endedAt'>): RunOutcome {
+    const endedAt = now();
+    return { ...partial, endedAt, durationSeconds: (endedAt - startedAt) / 1000 };
+  }
+}
+
+/** The engine's exit status → status and a sentence saying why (DESIGN rule 1). */
+export function judge(
+  exit: ExitStatus | undefined,
+  memoryLimit: string | undefined,
+): { status: RunStatus; reason: string } {
+  if (!exit || exit.exitCode === undefined) {
+    return {
+      status: 'failed',
+      reason: `the engine reported no exit code${exit?.error ? ` (${exit.error})` : ''}`,
+    };
+  }
+  if (exit.oomKilled) {
+    return {
+      status: 'failed',
+      reason: `killed for running out of memory (OOMKilled${memoryLimit ? `, limit ${memoryLimit}` : ''}), exit code ${exit.exitCode}`,
+    };
+  }
+  if (exit.exitCode === 0) return { status: 'succeeded', reason: 'exit code 0' };
+  return {
+    status: 'failed',
+    reason: `exit code ${exit.exitCode}${exit.error ? ` (${exit.error})` : ''}`,
+  };
+}
+
+type Verdict = { kind: 'exited'; exit: ExitStatus } | { kind: 'cancelled' } | { kind: 'timed-out' };
+
+async function raceVerdict(
+  workload: Workload,
+  signal: AbortSignal,
+  timeoutMs: number | undefined,
+): Promise<Verdict> {
+  let timer: NodeJS.Timeout | undefined;
+  let onAbort: (() => void) | undefined;
+  try {
+    return await Promise.race<Verdict>([
+      workload.wait().then((exit) => ({ kind: 'exited', exit })),
+      new Promise<Verdict>((resolve) => {
+        if (signal.aborted) return resolve({ kind: 'cancelled' });
+        onAbort = () => resolve({ kind: 'cancelled' });
+        signal.addEventListener('abort', onAbort, { once: true });
+      }),
+      ...(timeoutMs === undefined
+        ? []
+        : [
+            new Promise<Verdict>((resolve) => {
+              timer = setTimeout(() => resolve({ kind: 'timed-out' }), timeoutMs);
+            }),
+          ]),
+    ]);
+  } finally {
+    clearTimeout(timer);
+    if (onAbort) signal.removeEventListener('abort', onAbort);
+  }
+}
+
+/** Rejects as soon as the signal aborts, leaving the promise to finish on its own. */
+function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(new Error('cancelled'));
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(new Error('cancelled'));
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}
+
+function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    promise,
+    new Promise<T>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
+
+function formatSeconds(seconds: number): string {
+  return Number.isInteger(seconds) ? `${seconds}s` : `${seconds.toFixed(1)}s`;
+}

@@ -1,0 +1,29 @@
+/** What a run came to: the one value every report is made from. */
+import type { RuntimeKind } from '../config/settings.js';
+import type { GitResult } from '../results/git.js';
+
+export type RunStatus = 'succeeded' | 'failed' | 'timed-out' | 'cancelled';
+
+export interface RunOutcome {
+  readonly status: RunStatus;
+  /** Why, in a few words: "exit code 7", "killed for running out of memory …". */
+  readonly reason: string;
+  readonly runtime: RuntimeKind;
+  readonly image?: string;
+  readonly exitCode?: number;
+  readonly oomKilled?: boolean;
+  /** Container id, or process id on the local runtime. */
+  readonly workloadId?: string;
+  readonly logPath: string;
+  readonly startedAt: number;
+  readonly endedAt: number;
+  readonly durationSeconds: number;
+  /** Seconds spent per phase: prepare_seconds, run_seconds, cleanup_seconds. */
+  readonly phases?: Readonly<Record<string, number>>;
+  /** From the action's start to the workload's first byte of output. */
+  readonly firstOutputSeconds?: number;
+  readonly relayedLines?: number;
+  readonly relayedBytes?: number;
+  readonly git?: GitResult;
+  readonly dryRun?: boolean;
+}

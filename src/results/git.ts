@@ -1,0 +1,70 @@
+/**
+ * Where the run's commits ended up in the runner's checkout: merged into the checked-out branch,
+ * or left on one of Prodigy's session branches when its merge did not happen.
+ */
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+
+export interface GitSnapshot {
+  readonly head: string;
+  readonly branches: ReadonlyMap<string, string>;
+}
+
+export interface GitResult {
+  /** The branch holding the run's newest commits. */
+  readonly branch: string;
+  /** Commits the run added to that branch. */
+  readonly commits: number;
+  /** Prodigy session branches this run left, with commits not merged. */
+  readonly unmergedSessionBranches: readonly string[];
+}
+
+async function git(workspace: string, ...args: string[]): Promise<string> {
+  const { stdout } = await run('git', ['-C', workspace, ...args], { maxBuffer: 16 * 1024 * 1024 });
+  return stdout.trim();
+}
+
+/** The checkout's state, or undefined when git is missing or the folder is no repository. */
+export async function snapshot(workspace: string): Promise<GitSnapshot | undefined> {
+  try {
+    const head = await git(workspace, 'rev-parse', 'HEAD');
+    const listing = await git(
+      workspace,
+      'for-each-ref',
+      '--format=%(refname:short) %(objectname)',
+      'refs/heads',
+    );
+    const branches = new Map(
+      listing
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => line.split(' ') as [string, string]),
+    );
+    return { head, branches };
+  } catch {
+    return undefined;
+  }
+}
+
+export async function gitResult(
+  workspace: string,
+  before: GitSnapshot,
+): Promise<GitResult | undefined> {
+  const after = await snapshot(workspace);
+  if (!after) return undefined;
+  let branch = await git(workspace, 'rev-parse', '--abbrev-ref', 'HEAD').catch(() => 'HEAD');
+  let commits = Number(await git(workspace, 'rev-list', '--count', `${before.head}..HEAD`));
+  const unmerged: string[] = [];
+  for (const [name, tip] of after.branches) {
+    if (!name.startsWith('prodigy-session-') || before.branches.get(name) === tip) continue;
+    const ahead = Number(await git(workspace, 'rev-list', '--count', `HEAD..${tip}`));
+    if (ahead > 0) unmerged.push(name);
+  }
+  if (commits === 0 && unmerged.length > 0) {
+    branch = unmerged[unmerged.length - 1]!;
+    commits = Number(await git(workspace, 'rev-list', '--count', `${before.head}..${branch}`));
+  }
+  return { branch, commits, unmergedSessionBranches: unmerged };
+}

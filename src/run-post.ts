@@ -1,0 +1,22 @@
+/** The post step: remove whatever this run left behind, found by the labels saved in state. */
+import * as core from '@actions/core';
+import { readRunState } from './config/action.js';
+import { createDockerRuntime } from './runtime/docker/docker-runtime.js';
+
+export async function runPost(): Promise<void> {
+  const state = readRunState();
+  if (!state) {
+    core.info('Nothing to clean up: the main step created nothing.');
+    return;
+  }
+  if (state.runtime !== 'docker' || !state.docker) {
+    core.info(`Nothing to clean up for runtime '${state.runtime}'.`);
+    return;
+  }
+  const removed = await createDockerRuntime(state.docker).sweep(state.runId);
+  core.info(
+    removed.length === 0
+      ? `Nothing left from run ${state.runId}.`
+      : `Removed what run ${state.runId} left: ${removed.join(', ')}.`,
+  );
+}

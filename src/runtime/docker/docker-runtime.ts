@@ -1,0 +1,240 @@
+/** The Docker runtime: one container on the runner's engine, through dockerode. */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import Docker from 'dockerode';
+import { Labels } from '../../config/names.js';
+import type { DockerConnection } from '../../config/settings.js';
+import type { ContainerRuntime, ExitStatus, OutputChunk, RunSpec, Workload } from '../types.js';
+import { dockerMessage, ignoreGone, statusCode } from './errors.js';
+import { ensureImage } from './image.js';
+import { dockerLogSource, followLogs } from './log-follower.js';
+
+export function createDockerClient(connection: DockerConnection): Docker {
+  if (connection.kind === 'socket') return new Docker({ socketPath: connection.socketPath });
+  const tls = connection.tlsCertPath;
+  return new Docker({
+    host: connection.host,
+    port: connection.port,
+    protocol: tls ? 'https' : 'http',
+    ...(tls
+      ? {
+          ca: readFileSync(path.join(tls, 'ca.pem')),
+          cert: readFileSync(path.join(tls, 'cert.pem')),
+          key: readFileSync(path.join(tls, 'key.pem')),
+        }
+      : {}),
+  });
+}
+
+export function createDockerRuntime(connection: DockerConnection): ContainerRuntime {
+  return new DockerRuntime(createDockerClient(connection));
+}
+
+/** Docker's create-container body for a spec. Pure, so dry-run shows exactly what would be sent. */
+export function containerCreateOptions(
+  spec: RunSpec,
+  networkName: string | undefined,
+): Docker.ContainerCreateOptions {
+  const container = spec.container;
+  if (!container) throw new Error('The Docker runtime needs a container spec (image, limits).');
+  const [program, ...rest] = spec.argv;
+  const env = { ...spec.env, ...spec.secretEnv };
+  const memory = container.memory?.bytes;
+  return {
+    name: spec.name,
+    Image: container.image,
+    // The whole command replaces the image's entrypoint: `command` means exactly that command.
+    Entrypoint: [program!],
+    Cmd: rest,
+    Env: Object.entries(env).map(([key, value]) => `${key}=${value}`),
+    WorkingDir: spec.workdir,
+    Labels: { ...spec.labels },
+    Tty: false,
+    OpenStdin: false,
+    AttachStdin: false,
+    AttachStdout: false,
+    AttachStderr: false,
+    ...(container.user ? { User: container.user } : {}),
+    HostConfig: {
+      Binds: spec.mounts.map((m) => `${m.host}:${m.target}`),
+      NetworkMode: networkName ?? container.network,
+      // An init as PID 1 passes SIGTERM on to the workload, so a timeout or cancellation stops
+      // it at once instead of waiting out the grace period for a shell that ignores signals.
+      Init: true,
+      // json-file with no rotation: the log is read back from the engine, and a rotated file
+      // would lose lines.
+      LogConfig: { Type: 'json-file', Config: {} },
+      ...(container.cpu ? { NanoCpus: Math.round(container.cpu.millicores * 1_000_000) } : {}),
+      // Swap equal to memory: the limit is the limit, as on Kubernetes.
+      ...(memory ? { Memory: memory, MemorySwap: memory } : {}),
+      ...(container.gpus !== undefined
+        ? {
+            DeviceRequests: [
+              {
+                Driver: '',
+                Count: container.gpus === 'all' ? -1 : container.gpus,
+                Capabilities: [['gpu']],
+              },
+            ],
+          }
+        : {}),
+    },
+  };
+}
+
+class DockerRuntime implements ContainerRuntime {
+  readonly kind = 'docker' as const;
+  private networkName: string | undefined;
+  /** Set by cleanup(): a prepare() still pulling must not create anything afterwards. */
+  private closed = false;
+  private readonly created: { containers: string[]; networks: string[] } = {
+    containers: [],
+    networks: [],
+  };
+
+  constructor(private readonly docker: Docker) {}
+
+  describe(spec: RunSpec): string {
+    const body = containerCreateOptions(
+      spec,
+      spec.container?.network === 'isolated' ? `cook-${spec.runId}` : undefined,
+    );
+    const hidden = new Set(Object.keys(spec.secretEnv));
+    const shown = {
+      ...body,
+      Env: body.Env?.map((line) => {
+        const key = line.slice(0, line.indexOf('='));
+        return hidden.has(key) ? `${key}=***` : line;
+      }),
+    };
+    const network =
+      spec.container?.network === 'isolated'
+        ? `\nPOST /networks/create ${JSON.stringify({ Name: `cook-${spec.runId}`, Driver: 'bridge', Labels: spec.labels }, null, 2)}`
+        : '';
+    return `POST /containers/create ${JSON.stringify(shown, null, 2)}${network}`;
+  }
+
+  async prepare(spec: RunSpec, log: (message: string) => void): Promise<void> {
+    const container = spec.container;
+    if (!container) throw new Error('The Docker runtime needs a container spec.');
+    try {
+      await this.docker.ping();
+    } catch (error) {
+      throw new Error(
+        `The Docker engine does not answer (${dockerMessage(error)}). Is Docker running, and DOCKER_HOST right?`,
+        { cause: error },
+      );
+    }
+    await ensureImage(this.docker, container, log);
+    this.assertOpen();
+    if (container.network === 'isolated') {
+      const name = `cook-${spec.runId}`;
+      try {
+        await this.docker.createNetwork({
+          Name: name,
+          Driver: 'bridge',
+          CheckDuplicate: true,
+          Labels: { ...spec.labels },
+        });
+      } catch (error) {
+        throw new Error(`Creating network ${name}: ${dockerMessage(error)}`, { cause: error });
+      }
+      this.created.networks.push(name);
+      this.networkName = name;
+      log(`Created network ${name} for this run alone.`);
+    }
+  }
+
+  async start(spec: RunSpec): Promise<Workload> {
+    this.assertOpen();
+    let container: Docker.Container;
+    try {
+      container = await this.docker.createContainer(containerCreateOptions(spec, this.networkName));
+    } catch (error) {
+      throw new Error(`Creating the container: ${dockerMessage(error)}`, { cause: error });
+    }
+    this.created.containers.push(container.id);
+    try {
+      await container.start();
+    } catch (error) {
+      throw new Error(`Starting the container: ${dockerMessage(error)}`, { cause: error });
+    }
+    return new DockerWorkload(container, this.docker);
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new Error('The run was cleaned up; nothing more is created.');
+  }
+
+  async cleanup(): Promise<void> {
+    this.closed = true;
+    const failures: string[] = [];
+    for (const id of this.created.containers.splice(0)) {
+      await ignoreGone(() => this.docker.getContainer(id).remove({ force: true, v: true })).catch(
+        (error: unknown) => failures.push(`container ${id.slice(0, 12)}: ${dockerMessage(error)}`),
+      );
+    }
+    for (const name of this.created.networks.splice(0)) {
+      await ignoreGone(() => this.docker.getNetwork(name).remove()).catch((error: unknown) =>
+        failures.push(`network ${name}: ${dockerMessage(error)}`),
+      );
+    }
+    if (failures.length > 0) throw new Error(`Could not remove ${failures.join('; ')}`);
+  }
+
+  async sweep(runId: string): Promise<string[]> {
+    const filters = { label: [`${Labels.run}=${runId}`] };
+    const removed: string[] = [];
+    const containers = await this.docker.listContainers({ all: true, filters });
+    for (const info of containers) {
+      await ignoreGone(() => this.docker.getContainer(info.Id).remove({ force: true, v: true }));
+      removed.push(`container ${info.Names[0]?.replace(/^\//, '') ?? info.Id.slice(0, 12)}`);
+    }
+    const networks = await this.docker.listNetworks({ filters });
+    for (const info of networks) {
+      await ignoreGone(() => this.docker.getNetwork(info.Id).remove());
+      removed.push(`network ${info.Name}`);
+    }
+    return removed;
+  }
+}
+
+class DockerWorkload implements Workload {
+  readonly id: string;
+
+  constructor(
+    private readonly container: Docker.Container,
+    private readonly docker: Docker,
+  ) {
+    this.id = container.id;
+  }
+
+  output(onChunk: (chunk: OutputChunk) => void, signal?: AbortSignal): Promise<void> {
+    return followLogs(dockerLogSource(this.container, this.docker.modem), onChunk, {
+      ...(signal ? { signal } : {}),
+    });
+  }
+
+  async wait(): Promise<ExitStatus> {
+    // A dropped wait connection is not an exit: ask again until the engine says it ended.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.container.wait();
+        break;
+      } catch (error) {
+        if (statusCode(error) === 404 || attempt >= 5) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 200 * (attempt + 1)));
+      }
+    }
+    const state = (await this.container.inspect()).State;
+    return {
+      exitCode: typeof state.ExitCode === 'number' && !state.Running ? state.ExitCode : undefined,
+      oomKilled: state.OOMKilled,
+      ...(state.Error ? { error: state.Error } : {}),
+    };
+  }
+
+  async stop(graceSeconds: number): Promise<void> {
+    await ignoreGone(() => this.container.stop({ t: graceSeconds }));
+  }
+}

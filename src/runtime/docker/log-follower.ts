@@ -1,0 +1,147 @@
+/**
+ * Docker logs as a reconciliation loop (DESIGN rule 2): follow with timestamps from the first
+ * byte, resume after a dropped connection from the last timestamp seen without repeating a
+ * message, and read the tail once more after the container has exited.
+ */
+import { Readable } from 'node:stream';
+import type Docker from 'dockerode';
+import type { OutputChunk, StreamName } from '../types.js';
+
+/** Nanoseconds since the epoch of an RFC 3339 timestamp with up to 9 fractional digits. */
+export function timestampNanos(text: string): bigint | undefined {
+  const match = /^(.*T\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?(Z|[+-]\d\d:\d\d)$/.exec(text);
+  if (!match) return undefined;
+  const seconds = Date.parse(`${match[1]}${match[3]}`);
+  if (Number.isNaN(seconds)) return undefined;
+  const fraction = (match[2] ?? '').padEnd(9, '0');
+  return BigInt(seconds) * 1_000_000n + BigInt(fraction);
+}
+
+/** Docker's `since` query form: seconds.nanoseconds. */
+export function sinceParameter(nanos: bigint): string {
+  const seconds = nanos / 1_000_000_000n;
+  const rest = (nanos % 1_000_000_000n).toString().padStart(9, '0');
+  return `${seconds}.${rest}`;
+}
+
+export interface LogSource {
+  /** Opens a followed (or, for the tail, unfollowed) multiplexed log stream. */
+  open(follow: boolean, since: bigint | undefined, signal?: AbortSignal): Promise<Readable>;
+  /** Whether the container may still write. */
+  running(): Promise<boolean>;
+  /** Splits a multiplexed stream into one callback per frame (one log message each). */
+  demux(stream: Readable, onFrame: (stream: StreamName, payload: Buffer) => void): void;
+}
+
+export function dockerLogSource(container: Docker.Container, modem: Docker['modem']): LogSource {
+  return {
+    async open(follow, since, signal) {
+      const options = {
+        stdout: true,
+        stderr: true,
+        timestamps: true,
+        since: since === undefined ? 0 : sinceParameter(since),
+        ...(signal ? { abortSignal: signal } : {}),
+      };
+      if (follow) return (await container.logs({ ...options, follow: true })) as Readable;
+      const buffer = await container.logs({ ...options, follow: false });
+      return Readable.from([buffer]);
+    },
+    async running() {
+      const info = await container.inspect();
+      return info.State.Running || info.State.Restarting;
+    },
+    demux(stream, onFrame) {
+      // Each write is one frame, and the daemon writes one log message per frame, which keeps
+      // the timestamp of a message next to its text even for 16 KiB pieces of a long line.
+      modem.demuxStream(
+        stream,
+        {
+          write: (payload: Buffer) => onFrame('stdout', payload),
+        } as unknown as NodeJS.WritableStream,
+        {
+          write: (payload: Buffer) => onFrame('stderr', payload),
+        } as unknown as NodeJS.WritableStream,
+      );
+    },
+  };
+}
+
+export interface FollowOptions {
+  readonly signal?: AbortSignal;
+  /** Pause before reconnecting after a dropped stream. */
+  readonly retryDelayMs?: number;
+  readonly sleep?: (ms: number) => Promise<void>;
+}
+
+/** Delivers every message once, in order, until the container has exited and the tail is read. */
+export async function followLogs(
+  source: LogSource,
+  onChunk: (chunk: OutputChunk) => void,
+  options: FollowOptions = {},
+): Promise<void> {
+  const sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+  let last: bigint | undefined;
+  /** Messages already delivered that carry exactly the timestamp `last`. */
+  let deliveredAtLast = 0;
+
+  const readOnce = async (follow: boolean): Promise<void> => {
+    // `since` is inclusive, so messages stamped exactly `last` come again; skip those seen.
+    let skip = deliveredAtLast;
+    const resumeFrom = last;
+    // The tail is read even after cancellation: it is short, and nothing written may be lost.
+    const stream = await source.open(follow, resumeFrom, follow ? options.signal : undefined);
+    await new Promise<void>((resolve, reject) => {
+      source.demux(stream, (name, payload) => {
+        const space = payload.indexOf(0x20);
+        const stamp =
+          space > 0 ? timestampNanos(payload.subarray(0, space).toString('latin1')) : undefined;
+        if (stamp === undefined) {
+          onChunk({ stream: name, data: payload });
+          return;
+        }
+        if (resumeFrom !== undefined && stamp < resumeFrom) return;
+        if (resumeFrom !== undefined && stamp === resumeFrom && skip > 0) {
+          skip--;
+          return;
+        }
+        if (stamp === last) deliveredAtLast++;
+        else {
+          last = stamp;
+          deliveredAtLast = 1;
+        }
+        onChunk({ stream: name, data: payload.subarray(space + 1) });
+      });
+      stream.once('end', resolve);
+      stream.once('close', resolve);
+      stream.once('error', reject);
+    });
+  };
+
+  for (;;) {
+    if (options.signal?.aborted) break;
+    try {
+      await readOnce(true);
+    } catch (error) {
+      if (options.signal?.aborted) break;
+      if (!isTransient(error)) throw error;
+      await sleep(options.retryDelayMs ?? 200);
+    }
+    // The end of a followed stream is not the end of the container (client-node and Docker
+    // both close followed logs early): follow again while it runs.
+    if (!(await source.running())) break;
+  }
+  await readOnce(false);
+}
+
+function isTransient(error: unknown): boolean {
+  const code = (error as { code?: string }).code;
+  return (
+    code === 'ECONNRESET' ||
+    code === 'EPIPE' ||
+    code === 'ECONNREFUSED' ||
+    code === 'ETIMEDOUT' ||
+    code === 'ERR_STREAM_PREMATURE_CLOSE' ||
+    (error as Error).name === 'AbortError'
+  );
+}

@@ -1,0 +1,122 @@
+/** Settings → RunSpec: what runs, where, with which environment. Pure apart from the owner lookup. */
+import { statSync } from 'node:fs';
+import path from 'node:path';
+import { Labels } from '../config/names.js';
+import type { Settings } from '../config/settings.js';
+import { prodigyLaunch } from '../workflow/prodigy.js';
+import type { RunSpec } from './types.js';
+
+/** Paths as a container sees them. */
+export const CONTAINER_WORKSPACE = '/workspace';
+export const CONTAINER_PRODIGY_HOME = '/cook/prodigy-home';
+const CONTAINER_HOME = '/tmp/cook-home';
+
+/** Where the action keeps Prodigy's records for this run, on the host. */
+export function prodigyHomeOnHost(settings: Settings): string {
+  return path.join(settings.runDir, 'prodigy-home');
+}
+
+export interface SpecHost {
+  /** Owner of a host folder as "uid:gid". */
+  readonly ownerOf: (folder: string) => string;
+}
+
+const realHost: SpecHost = {
+  ownerOf: (folder) => {
+    const stats = statSync(folder);
+    return `${stats.uid}:${stats.gid}`;
+  },
+};
+
+export function buildRunSpec(settings: Settings, host: SpecHost = realHost): RunSpec {
+  const inContainer = settings.runtime !== 'local';
+  const workdir = inContainer ? CONTAINER_WORKSPACE : settings.workspace;
+  const prodigyHome = inContainer ? CONTAINER_PRODIGY_HOME : prodigyHomeOnHost(settings);
+  const labels: Record<string, string> = {
+    [Labels.managed]: 'true',
+    [Labels.run]: settings.runId,
+    ...(settings.workload.workflow
+      ? { [Labels.workflow]: labelValue(settings.workload.workflow) }
+      : {}),
+    ...(settings.github.runId ? { [Labels.githubRun]: settings.github.runId } : {}),
+    ...(settings.github.job ? { [Labels.githubJob]: labelValue(settings.github.job) } : {}),
+  };
+
+  let argv: readonly string[];
+  let defaults: Record<string, string> = {};
+  let user = settings.runtime === 'local' ? undefined : settings.user;
+  const workload = settings.workload;
+  if (workload.kind === 'prodigy') {
+    // Unless told otherwise, Prodigy runs as the owner of the checkout: its commits and files
+    // then belong to the runner's user, and git sees a repository owned by the one using it.
+    const chooseUser = inContainer && user === undefined;
+    if (chooseUser) user = host.ownerOf(settings.workspace);
+    const launch = prodigyLaunch({
+      runId: settings.runId,
+      workflow: workload.workflow,
+      args: workload.args,
+      prodigyHome,
+      ...(chooseUser ? { home: CONTAINER_HOME } : {}),
+    });
+    argv = launch.argv;
+    defaults = { ...launch.env };
+  } else {
+    argv = ['sh', '-c', workload.command];
+  }
+  // A checkout owned by another user than the container's is still a repository to work in.
+  const gitSafeDirectory = {
+    GIT_CONFIG_COUNT: '1',
+    GIT_CONFIG_KEY_0: 'safe.directory',
+    GIT_CONFIG_VALUE_0: '*',
+  };
+
+  const env: Record<string, string> = {
+    ...gitSafeDirectory,
+    ...defaults,
+    ...Object.fromEntries(settings.env),
+  };
+  const secretEnv = Object.fromEntries(settings.secrets);
+  for (const key of Object.keys(secretEnv)) delete env[key];
+
+  const mounts = inContainer
+    ? [
+        { host: settings.workspace, target: CONTAINER_WORKSPACE },
+        ...(workload.kind === 'prodigy'
+          ? [{ host: prodigyHomeOnHost(settings), target: CONTAINER_PRODIGY_HOME }]
+          : []),
+      ]
+    : [];
+
+  return {
+    runId: settings.runId,
+    name: `cook-${settings.runId}`,
+    labels,
+    argv,
+    workdir,
+    env,
+    secretEnv,
+    mounts,
+    ...(settings.runtime === 'local'
+      ? {}
+      : {
+          container: {
+            image: settings.image,
+            pullPolicy: settings.pullPolicy,
+            network: settings.network,
+            ...(settings.registryAuth ? { registryAuth: settings.registryAuth } : {}),
+            ...(settings.cpu ? { cpu: settings.cpu } : {}),
+            ...(settings.memory ? { memory: settings.memory } : {}),
+            ...(settings.gpus !== undefined ? { gpus: settings.gpus } : {}),
+            ...(user ? { user } : {}),
+          },
+        }),
+  };
+}
+
+/** Label values are kept to what both Docker and Kubernetes accept (63 chars of [-._a-zA-Z0-9]). */
+function labelValue(text: string): string {
+  return text
+    .replace(/[^-._a-zA-Z0-9]/g, '_')
+    .slice(0, 63)
+    .replace(/^[^a-zA-Z0-9]+|[^a-zA-Z0-9]+$/g, '');
+}

@@ -1,0 +1,80 @@
+/**
+ * The one narrow interface every runtime implements (DESIGN.md, runtime/). The orchestration in
+ * cook.ts knows nothing else about Docker, Kubernetes or processes.
+ */
+import type { CpuQuantity, GpuRequest, MemoryQuantity } from '../config/parse.js';
+import type { NetworkMode, PullPolicy } from '../config/settings.js';
+
+export type StreamName = 'stdout' | 'stderr';
+
+/** What to run, in terms every runtime understands. Built by spec.ts from Settings. */
+export interface RunSpec {
+  readonly runId: string;
+  /** Name for the container or Job: `cook-<runId>`. */
+  readonly name: string;
+  /** Put on everything created, so cleanup and post can find it. */
+  readonly labels: Readonly<Record<string, string>>;
+  /** The program and its arguments (no shell is added). */
+  readonly argv: readonly string[];
+  /** Working directory as the workload sees it. */
+  readonly workdir: string;
+  readonly env: Readonly<Record<string, string>>;
+  /** Secret variables, kept apart so a runtime can store them as secrets. */
+  readonly secretEnv: Readonly<Record<string, string>>;
+  /** Host folders and where the workload sees them. */
+  readonly mounts: readonly { readonly host: string; readonly target: string }[];
+  readonly container?: ContainerSpec;
+}
+
+export interface ContainerSpec {
+  readonly image: string;
+  readonly pullPolicy: PullPolicy;
+  readonly registryAuth?: { readonly username: string; readonly password: string };
+  readonly cpu?: CpuQuantity;
+  readonly memory?: MemoryQuantity;
+  readonly gpus?: GpuRequest;
+  readonly network: NetworkMode;
+  readonly user?: string;
+}
+
+export interface OutputChunk {
+  readonly stream: StreamName;
+  readonly data: Buffer;
+}
+
+/** The engine's own account of how the workload ended (DESIGN rule 1). */
+export interface ExitStatus {
+  /** Undefined when the engine did not report one: that is a failure, never a success. */
+  readonly exitCode: number | undefined;
+  readonly oomKilled: boolean;
+  /** The engine's own words when it could not run the workload. */
+  readonly error?: string;
+}
+
+/** A workload that was started. */
+export interface Workload {
+  /** Container id, Job name or process id. */
+  readonly id: string;
+  /**
+   * Follows the output from the first byte until the workload has ended and the tail was read
+   * once more. Resolves when no more output can come.
+   */
+  output(onChunk: (chunk: OutputChunk) => void, signal?: AbortSignal): Promise<void>;
+  /** Resolves when the workload has ended. */
+  wait(): Promise<ExitStatus>;
+  /** Asks the workload to stop (SIGTERM), killing it after graceSeconds. */
+  stop(graceSeconds: number): Promise<void>;
+}
+
+export interface ContainerRuntime {
+  readonly kind: 'docker' | 'local';
+  /** Human-readable description of what start() would create, secrets hidden (dry-run). */
+  describe(spec: RunSpec): string;
+  /** Makes the image and network ready; reports progress through log. */
+  prepare(spec: RunSpec, log: (message: string) => void): Promise<void>;
+  start(spec: RunSpec): Promise<Workload>;
+  /** Removes everything this instance created. Idempotent; safe to call at any point. */
+  cleanup(): Promise<void>;
+  /** Removes everything labelled with runId, whoever created it (the post step). */
+  sweep(runId: string): Promise<string[]>;
+}

@@ -1,0 +1,58 @@
+/**
+ * How a Prodigy run is launched: the command line and the environment Prodigy needs
+ * (PRODIGY.md, "What it needs at run time").
+ */
+
+/**
+ * Runs before Prodigy, in the workload's shell. Prodigy merges its session into the checked-out
+ * branch; on a detached HEAD (the usual pull-request checkout) it would pick the default branch
+ * instead, so a branch of this run's own is made first.
+ */
+const PRELUDE = `set -e
+if ! git symbolic-ref -q HEAD >/dev/null 2>&1; then
+  git checkout -q -b "$COOK_BRANCH"
+  echo "cook-action: HEAD was detached; Prodigy's results go to branch $COOK_BRANCH"
+fi
+exec prodigy run "$@"`;
+
+export interface ProdigyLaunch {
+  readonly argv: readonly string[];
+  /** Defaults for the environment; the user's env and secrets win over these. */
+  readonly env: Readonly<Record<string, string>>;
+}
+
+export interface ProdigyLaunchOptions {
+  readonly runId: string;
+  /** Workspace-relative workflow path. */
+  readonly workflow: string;
+  readonly args: readonly string[];
+  /** Where Prodigy keeps its records, as the workload sees it. */
+  readonly prodigyHome: string;
+  /** A writable HOME for worktrees, when the user has none of its own. */
+  readonly home?: string;
+}
+
+/** The branch created for Prodigy when HEAD is detached. */
+export function runBranch(runId: string): string {
+  return `cook/${runId}`;
+}
+
+export function prodigyLaunch(options: ProdigyLaunchOptions): ProdigyLaunch {
+  const identity = 'cook-action';
+  const email = 'cook-action@users.noreply.github.com';
+  return {
+    argv: ['sh', '-c', PRELUDE, 'prodigy', options.workflow, '--yes', ...options.args],
+    env: {
+      PRODIGY_HOME: options.prodigyHome,
+      // Claude refuses --dangerously-skip-permissions as root unless told it is sandboxed; a
+      // container made for this run is that sandbox.
+      IS_SANDBOX: '1',
+      GIT_AUTHOR_NAME: identity,
+      GIT_AUTHOR_EMAIL: email,
+      GIT_COMMITTER_NAME: identity,
+      GIT_COMMITTER_EMAIL: email,
+      COOK_BRANCH: runBranch(options.runId),
+      ...(options.home ? { HOME: options.home } : {}),
+    },
+  };
+}

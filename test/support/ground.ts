@@ -1,0 +1,36 @@
+/**
+ * The test ground's facts (npm run ground prints them; scripts/test.sh exports them). Tests that
+ * need a real engine call these and fail, never skip, when the ground is missing.
+ */
+export interface Ground {
+  readonly dockerHost: string;
+  readonly prodigyImage: string;
+  readonly busyboxImage: string;
+  readonly debianImage: string;
+  /** Host folder with `prodigy` and the `claude` stub, for the local runtime. */
+  readonly bin: string;
+}
+
+export function ground(): Ground {
+  const env = process.env;
+  const missing = [
+    'DOCKER_HOST',
+    'PRODIGY_IMAGE',
+    'BUSYBOX_IMAGE',
+    'DEBIAN_IMAGE',
+    'GROUND_BIN',
+  ].filter((key) => !env[key]);
+  if (missing.length > 0) {
+    throw new Error(
+      `The test ground is not set up (missing ${missing.join(', ')}). Run the suite with 'npm test', ` +
+        `or export the KEY=VALUE lines that 'npm run ground' prints.`,
+    );
+  }
+  return {
+    dockerHost: env.DOCKER_HOST!,
+    prodigyImage: env.PRODIGY_IMAGE!,
+    busyboxImage: env.BUSYBOX_IMAGE!,
+    debianImage: env.DEBIAN_IMAGE!,
+    bin: env.GROUND_BIN!,
+  };
+}

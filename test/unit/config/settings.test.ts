@@ -1,0 +1,158 @@
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { beforeEach, describe, expect, it } from 'vitest';
+import type { InputName } from '../../../src/config/names.js';
+import { buildSettings, dockerConnection } from '../../../src/config/settings.js';
+
+let workspace: string;
+beforeEach(() => {
+  workspace = mkdtempSync(path.join(os.tmpdir(), 'cook-settings-'));
+  mkdirSync(path.join(workspace, '.git'));
+  mkdirSync(path.join(workspace, 'workflows'));
+  writeFileSync(path.join(workspace, 'workflows', 'fix.yml'), '- shell: "true"\n');
+});
+
+function settingsFor(inputs: Partial<Record<InputName, string>>, env: Record<string, string> = {}) {
+  return buildSettings(
+    (name) => inputs[name] ?? '',
+    { GITHUB_WORKSPACE: workspace, ...env },
+    {
+      randomId: () => 'abc123',
+      tmpdir: '/tmp/t',
+    },
+  );
+}
+
+describe('buildSettings', () => {
+  it('builds a frozen Prodigy run on Docker from a workflow alone', () => {
+    const settings = settingsFor({ workflow: 'workflows/fix.yml', args: '-n 2' });
+    expect(settings.runtime).toBe('docker');
+    expect(settings.workload).toEqual({
+      kind: 'prodigy',
+      workflow: 'workflows/fix.yml',
+      args: ['-n', '2'],
+    });
+    expect(settings.workspace).toBe(workspace);
+    expect(settings.logPath).toBe('/tmp/t/cook-action/abc123/output.log');
+    expect(Object.isFrozen(settings)).toBe(true);
+    if (settings.runtime !== 'docker') throw new Error('docker expected');
+    expect(settings.image).toBe('prodigy/cook-agent:0.4.4');
+    expect(settings.pullPolicy).toBe('if-not-present');
+    expect(settings.network).toBe('bridge');
+  });
+
+  it('keeps the run folder under RUNNER_TEMP', () => {
+    const settings = settingsFor({ command: 'true' }, { RUNNER_TEMP: '/runner/tmp' });
+    expect(settings.runDir).toBe('/runner/tmp/cook-action/abc123');
+  });
+
+  it('reports every secret before parsing anything that could fail', () => {
+    const seen: string[] = [];
+    expect(() =>
+      buildSettings(
+        (name) =>
+          ({
+            secrets: 'A=one\nB<<X\ntwo\nthree\nX',
+            'registry-password': 'pw',
+            'registry-username': 'me',
+            memory: 'lots',
+            command: 'x',
+          })[name as string] ?? '',
+        { GITHUB_WORKSPACE: workspace },
+        { onSecret: (v) => seen.push(v) },
+      ),
+    ).toThrow(/memory/);
+    expect(seen).toEqual(['one', 'two\nthree', 'pw']);
+  });
+
+  it.each([
+    [{ memory: 'lots', command: 'x' }, `Input 'memory' has invalid value "lots"`],
+    [
+      { runtime: 'podman-ish', command: 'x' },
+      `Input 'runtime' has invalid value "podman-ish": expected one of 'docker', 'kubernetes', 'local'`,
+    ],
+    [{ timeout: 'soon', command: 'x' }, `Input 'timeout' has invalid value "soon"`],
+    [{ cpu: '-2', command: 'x' }, `Input 'cpu' has invalid value "-2"`],
+    [
+      { network: 'wifi', command: 'x' },
+      `Input 'network' has invalid value "wifi": expected one of 'bridge', 'none', 'isolated', 'host'`,
+    ],
+    [
+      { 'pull-policy': 'sometimes', command: 'x' },
+      `Input 'pull-policy' has invalid value "sometimes"`,
+    ],
+    [
+      {},
+      `Input 'workflow' has invalid value "": expected a workflow file to run with Prodigy, or a 'command'`,
+    ],
+    [
+      { workflow: 'missing.yml' },
+      `Input 'workflow' has invalid value "missing.yml": expected a Prodigy workflow file`,
+    ],
+    [
+      { workflow: '../outside.yml' },
+      `Input 'workflow' has invalid value "../outside.yml": expected a file inside the workspace`,
+    ],
+    [
+      { command: 'x', 'registry-username': 'me' },
+      `'registry-username' and 'registry-password' must be given together`,
+    ],
+    [{ command: 'x', user: 'root; rm' }, `Input 'user' has invalid value "root; rm"`],
+    [{ command: 'x', 'ttl-seconds': '-5' }, `Input 'ttl-seconds' has invalid value "-5"`],
+  ] as [Partial<Record<InputName, string>>, string][])('refuses %o', (inputs, message) => {
+    expect(() => settingsFor(inputs)).toThrow(message);
+  });
+
+  it('needs a git checkout for Prodigy runs', () => {
+    const bare = mkdtempSync(path.join(os.tmpdir(), 'cook-nogit-'));
+    writeFileSync(path.join(bare, 'wf.yml'), '[]');
+    expect(() =>
+      buildSettings((n) => (n === 'workflow' ? 'wf.yml' : ''), { GITHUB_WORKSPACE: bare }),
+    ).toThrow(/Input 'workspace' has invalid value .*expected a git checkout/);
+  });
+
+  it('runs a command without Prodigy, with env and secrets apart', () => {
+    const settings = settingsFor({ command: 'make test', env: 'A=1', secrets: 'TOKEN=s3cret' });
+    expect(settings.workload).toEqual({ kind: 'command', command: 'make test' });
+    expect(settings.env.get('A')).toBe('1');
+    expect(settings.secrets.get('TOKEN')).toBe('s3cret');
+  });
+
+  it('keeps the runner private variables from a local process', () => {
+    const settings = settingsFor(
+      { command: 'env', runtime: 'local', memory: '1Gi' },
+      {
+        PATH: '/bin',
+        INPUT_SECRETS: 'T=x',
+        ACTIONS_RUNTIME_TOKEN: 't',
+        GITHUB_OUTPUT: '/o',
+        GITHUB_SHA: 'abc',
+      },
+    );
+    if (settings.runtime !== 'local') throw new Error('local expected');
+    expect(settings.hostEnv).toMatchObject({ PATH: '/bin', GITHUB_SHA: 'abc' });
+    expect(settings.hostEnv).not.toHaveProperty('INPUT_SECRETS');
+    expect(settings.hostEnv).not.toHaveProperty('ACTIONS_RUNTIME_TOKEN');
+    expect(settings.hostEnv).not.toHaveProperty('GITHUB_OUTPUT');
+    expect(settings.ignoredInputs).toEqual(['memory']);
+  });
+});
+
+describe('dockerConnection', () => {
+  it('reads DOCKER_HOST', () => {
+    expect(dockerConnection({})).toEqual({ kind: 'socket', socketPath: '/var/run/docker.sock' });
+    expect(dockerConnection({ DOCKER_HOST: 'unix:///run/d.sock' })).toEqual({
+      kind: 'socket',
+      socketPath: '/run/d.sock',
+    });
+    expect(dockerConnection({ DOCKER_HOST: 'tcp://127.0.0.1:2375' })).toEqual({
+      kind: 'tcp',
+      host: '127.0.0.1',
+      port: 2375,
+    });
+    expect(() => dockerConnection({ DOCKER_HOST: 'ssh://x' })).toThrow(
+      /DOCKER_HOST has value "ssh:\/\/x"/,
+    );
+  });
+});

@@ -25,10 +25,13 @@ for (const entry of entries) {
   // ncc emits ESM for an ESM package, but ssh2 (through dockerode) carries emscripten code that
   // reads __dirname, which ESM lacks; define it once at the top of the bundle.
   const bundle = `dist/${entry}/index.js`;
+  const code = readFileSync(bundle, 'utf8');
+  const hashbang = code.startsWith('#!') ? code.slice(0, code.indexOf('\n') + 1) : '';
   writeFileSync(
     bundle,
-    "import { fileURLToPath as __cookFileURLToPath } from 'node:url';\n" +
+    hashbang +
+      "import { fileURLToPath as __cookFileURLToPath } from 'node:url';\n" +
       "const __dirname = __cookFileURLToPath(new URL('.', import.meta.url));\n" +
-      readFileSync(bundle, 'utf8'),
+      code.slice(hashbang.length),
   );
 }

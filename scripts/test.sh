@@ -14,7 +14,7 @@ while IFS='=' read -r key value; do
 done <<<"$ground_out"
 
 echo "== static checks" >&2
-npx tsc --noEmit
+npm run --silent typecheck
 npx eslint .
 npx prettier --check . >/dev/null || { npx prettier --check .; exit 1; }
 

@@ -107483,6 +107483,8 @@ var external_node_util_ = __nccwpck_require__(7975);
 
 
 const run = (0,external_node_util_.promisify)(external_node_child_process_namespaceObject.execFile);
+/** Prodigy 0.4.4 names a standard run's branch prodigy-workflow-<n>, a MapReduce one's prodigy-session-<uuid>. */
+const SESSION_BRANCH = /^prodigy-(session|workflow)-/;
 async function git(workspace, ...args) {
     const { stdout } = await run('git', ['-C', workspace, ...args], { maxBuffer: 16 * 1024 * 1024 });
     return stdout.trim();
@@ -107510,7 +107512,7 @@ async function gitResult(workspace, before) {
     let commits = Number(await git(workspace, 'rev-list', '--count', `${before.head}..HEAD`));
     const unmerged = [];
     for (const [name, tip] of after.branches) {
-        if (!name.startsWith('prodigy-session-') || before.branches.get(name) === tip)
+        if (!SESSION_BRANCH.test(name) || before.branches.get(name) === tip)
             continue;
         const ahead = Number(await git(workspace, 'rev-list', '--count', `HEAD..${tip}`));
         if (ahead > 0)
@@ -107529,11 +107531,28 @@ async function gitResult(workspace, before) {
  * (PRODIGY.md, "What it needs at run time").
  */
 /**
- * Runs before Prodigy, in the workload's shell. Prodigy merges its session into the checked-out
- * branch; on a detached HEAD (the usual pull-request checkout) it would pick the default branch
- * instead, so a branch of this run's own is made first.
+ * Runs before Prodigy, in the workload's shell.
+ *
+ * Prodigy runs MapReduce agents and reduce steps with a cleared environment (seen with 0.4.4: only
+ * HOME, PATH and LANG remain), so a git identity given as GIT_* variables never reaches their
+ * commits, which then fail. The identity and safe.directory are therefore written to the global
+ * git config too, unless it already has them.
+ *
+ * Prodigy merges its session into the checked-out branch; on a detached HEAD (the usual
+ * pull-request checkout) it would pick the default branch instead, so a branch of this run's own
+ * is made first.
  */
 const PRELUDE = `set -e
+mkdir -p "$HOME"
+if ! git config --global user.name >/dev/null 2>&1; then
+  git config --global user.name "$GIT_AUTHOR_NAME"
+fi
+if ! git config --global user.email >/dev/null 2>&1; then
+  git config --global user.email "$GIT_AUTHOR_EMAIL"
+fi
+if ! git config --global --get-all safe.directory 2>/dev/null | grep -qx '[*]'; then
+  git config --global --add safe.directory '*'
+fi
 if ! git symbolic-ref -q HEAD >/dev/null 2>&1; then
   git checkout -q -b "$COOK_BRANCH"
   echo "cook-action: HEAD was detached; Prodigy's results go to branch $COOK_BRANCH"

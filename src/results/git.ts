@@ -7,6 +7,9 @@ import { promisify } from 'node:util';
 
 const run = promisify(execFile);
 
+/** Prodigy 0.4.4 names a standard run's branch prodigy-workflow-<n>, a MapReduce one's prodigy-session-<uuid>. */
+const SESSION_BRANCH = /^prodigy-(session|workflow)-/;
+
 export interface GitSnapshot {
   readonly head: string;
   readonly branches: ReadonlyMap<string, string>;
@@ -17,7 +20,7 @@ export interface GitResult {
   readonly branch: string;
   /** Commits the run added to that branch. */
   readonly commits: number;
-  /** Prodigy session branches this run left, with commits not merged. */
+  /** Prodigy session branches this run left with commits not merged into the checkout. */
   readonly unmergedSessionBranches: readonly string[];
 }
 
@@ -58,7 +61,7 @@ export async function gitResult(
   let commits = Number(await git(workspace, 'rev-list', '--count', `${before.head}..HEAD`));
   const unmerged: string[] = [];
   for (const [name, tip] of after.branches) {
-    if (!name.startsWith('prodigy-session-') || before.branches.get(name) === tip) continue;
+    if (!SESSION_BRANCH.test(name) || before.branches.get(name) === tip) continue;
     const ahead = Number(await git(workspace, 'rev-list', '--count', `HEAD..${tip}`));
     if (ahead > 0) unmerged.push(name);
   }

@@ -4,11 +4,28 @@
  */
 
 /**
- * Runs before Prodigy, in the workload's shell. Prodigy merges its session into the checked-out
- * branch; on a detached HEAD (the usual pull-request checkout) it would pick the default branch
- * instead, so a branch of this run's own is made first.
+ * Runs before Prodigy, in the workload's shell.
+ *
+ * Prodigy runs MapReduce agents and reduce steps with a cleared environment (seen with 0.4.4: only
+ * HOME, PATH and LANG remain), so a git identity given as GIT_* variables never reaches their
+ * commits, which then fail. The identity and safe.directory are therefore written to the global
+ * git config too, unless it already has them.
+ *
+ * Prodigy merges its session into the checked-out branch; on a detached HEAD (the usual
+ * pull-request checkout) it would pick the default branch instead, so a branch of this run's own
+ * is made first.
  */
 const PRELUDE = `set -e
+mkdir -p "$HOME"
+if ! git config --global user.name >/dev/null 2>&1; then
+  git config --global user.name "$GIT_AUTHOR_NAME"
+fi
+if ! git config --global user.email >/dev/null 2>&1; then
+  git config --global user.email "$GIT_AUTHOR_EMAIL"
+fi
+if ! git config --global --get-all safe.directory 2>/dev/null | grep -qx '[*]'; then
+  git config --global --add safe.directory '*'
+fi
 if ! git symbolic-ref -q HEAD >/dev/null 2>&1; then
   git checkout -q -b "$COOK_BRANCH"
   echo "cook-action: HEAD was detached; Prodigy's results go to branch $COOK_BRANCH"

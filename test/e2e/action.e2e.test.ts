@@ -1,0 +1,167 @@
+/**
+ * The committed dist/ bundle, run the way the GitHub runner runs it (test/harness), against the
+ * real Docker engine: what a user sees in the step log, the outputs, the summary, and what is left
+ * on the engine afterwards.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import Docker from 'dockerode';
+import { describe, expect, it } from 'vitest';
+import { runAction } from '../harness/runner.js';
+import { ground } from '../support/ground.js';
+import { tempWorkspace } from '../support/workspace.js';
+
+const g = ground();
+const actionDir = path.resolve(import.meta.dirname, '../..');
+const docker = new Docker({ socketPath: g.dockerHost.replace(/^unix:\/\//, '') });
+
+function runCommand(command: string, inputs: Record<string, string> = {}, options: { cancelAfterMs?: number } = {}) {
+  return runAction({
+    actionDir,
+    workspace: tempWorkspace(),
+    env: { DOCKER_HOST: g.dockerHost },
+    inputs: { command, image: g.busyboxImage, 'pull-policy': 'never', ...inputs },
+    ...options,
+  });
+}
+
+async function leftovers(runId: string): Promise<string[]> {
+  const filters = { label: [`io.prodigy.cook-action.run=${runId}`] };
+  const containers = await docker.listContainers({ all: true, filters });
+  const networks = await docker.listNetworks({ filters });
+  return [...containers.map((c) => `container ${c.Id}`), ...networks.map((n) => `network ${n.Name}`)];
+}
+
+describe('the action on Docker, through the runner protocol', () => {
+  it('succeeds, sets its outputs and writes a summary', async () => {
+    const { main, post } = await runCommand('echo hello from the container');
+    expect(main.exitCode).toBe(0);
+    expect(main.lines).toContain('hello from the container');
+    expect(main.outputs.status).toBe('succeeded');
+    expect(main.outputs['exit-code']).toBe('0');
+    expect(Number(main.outputs.duration)).toBeGreaterThan(0);
+    expect(main.outputs['container-id']).toMatch(/^[0-9a-f]{64}$/);
+    expect(JSON.parse(main.outputs.metrics!)).toMatchObject({ duration_seconds: expect.any(Number) });
+    expect(readFileSync(main.outputs['log-path']!, 'utf8')).toContain('hello from the container');
+    expect(main.summary).toContain('| Status | ✅ succeeded |');
+    expect(main.summary).toContain('| Exit code | 0 |');
+    expect(post?.exitCode).toBe(0);
+  });
+
+  it('propagates exit code 7 and fails the step', async () => {
+    const { main } = await runCommand('exit 7');
+    expect(main.failed).toBe(true);
+    expect(main.outputs.status).toBe('failed');
+    expect(main.outputs['exit-code']).toBe('7');
+    expect(main.annotations).toContainEqual({ level: 'error', message: 'The run failed: exit code 7.' });
+  });
+
+  it('names an out-of-memory kill, with 137', async () => {
+    const { main } = await runCommand('head -c 200m /dev/zero | tail > /dev/null', { memory: '16Mi' });
+    expect(main.failed).toBe(true);
+    expect(main.outputs['exit-code']).toBe('137');
+    expect(main.annotations.map((a) => a.message).join('\n')).toMatch(/out of memory \(OOMKilled, limit 16Mi\)/);
+  });
+
+  it('stops at the timeout and reports timed-out', async () => {
+    const { main } = await runCommand('echo waiting; sleep 120', { timeout: '3s' });
+    expect(main.failed).toBe(true);
+    expect(main.outputs.status).toBe('timed-out');
+    expect(main.durationMs).toBeLessThan(30_000);
+  });
+
+  it('on cancellation removes its container and network within 7 seconds and reports cancelled', async () => {
+    const { main, post, runnerTemp } = await runCommand('trap "" TERM INT; echo ready; sleep 120', { network: 'isolated' }, {
+      cancelAfterMs: 3000,
+    });
+    void runnerTemp;
+    expect(main.outputs.status).toBe('cancelled');
+    expect(main.failed).toBe(true);
+    // The runner escalates to SIGTERM at 7.5 s; the action must be done before.
+    expect(main.durationMs).toBeLessThan(3000 + 7000);
+    expect(main.signal).toBeNull();
+    const runId = main.state['run-id']!;
+    expect(await leftovers(runId)).toEqual([]);
+    expect(post?.exitCode).toBe(0);
+  });
+
+  it('leaves nothing behind after main is SIGKILLed: post sweeps by labels', async () => {
+    const { main, post } = await runCommand('trap "" TERM INT; echo ready; sleep 120', { network: 'isolated' }, {
+      // Ignoring SIGINT and SIGTERM is not possible for the action, so simulate a hard kill: the
+      // harness escalates to SIGKILL when the step outlives its timeout.
+      cancelAfterMs: 2500,
+    });
+    expect(main.state['run-id']).toBeTruthy();
+    expect(await leftovers(main.state['run-id']!)).toEqual([]);
+    expect(post?.exitCode).toBe(0);
+  });
+
+  it('delivers 100,000 lines once each and in order', async () => {
+    const { main } = await runCommand('seq 1 100000');
+    const numbers = main.lines.filter((line) => /^\d+$/.test(line)).map(Number);
+    expect(numbers.length).toBe(100_000);
+    expect(numbers.every((n, i) => n === i + 1)).toBe(true);
+  });
+
+  it('keeps a 1 MB line intact', async () => {
+    const { main } = await runCommand("head -c 1048576 /dev/zero | tr '\\0' x; echo");
+    const long = main.lines.filter((line) => line.startsWith('xxxx'));
+    expect(long).toHaveLength(1);
+    expect(long[0]).toBe('x'.repeat(1_048_576));
+  });
+
+  it('never shows a secret, nor any line of a multi-line secret', async () => {
+    const { main } = await runCommand('echo "token is $TOKEN"; printf "%s\\n" "$PEM"; echo "$TOKEN" | rev', {
+      secrets: 'TOKEN=tok-4f9a-secret\nPEM<<EOF\n-----BEGIN KEY-----\nMIIBVwIBADANBgkqhkiG9w0B\n-----END KEY-----\nEOF',
+    });
+    const everything = [main.rawStdout, main.rawStderr, readFileSync(main.outputs['log-path']!, 'utf8')].join('\n');
+    expect(main.lines).toContain('token is ***');
+    for (const shown of [main.lines.join('\n'), readFileSync(main.outputs['log-path']!, 'utf8')]) {
+      expect(shown).not.toContain('tok-4f9a-secret');
+      expect(shown).not.toContain('MIIBVwIBADANBgkqhkiG9w0B');
+    }
+    // Registered before the first byte of output.
+    const firstMask = main.rawStdout.indexOf('::add-mask::');
+    expect(firstMask).toBeGreaterThanOrEqual(0);
+    expect(main.rawStdout.slice(0, firstMask)).toBe('');
+    expect(main.masks).toEqual(
+      expect.arrayContaining(['tok-4f9a-secret', 'MIIBVwIBADANBgkqhkiG9w0B', '-----BEGIN KEY-----']),
+    );
+    void everything;
+  });
+
+  it('lets no container output change outputs, state or masks', async () => {
+    const { main } = await runCommand(
+      [
+        'echo "::set-output name=status::succeeded"',
+        'echo "::save-state name=run-id::hijacked"',
+        'echo "::add-mask::hello"',
+        'echo "::error::forged error" >&2',
+        'echo hello',
+        'exit 3',
+      ].join('; '),
+    );
+    expect(main.outputs.status).toBe('failed');
+    expect(main.state['run-id']).not.toBe('hijacked');
+    expect(main.lines).toContain('::set-output name=status::succeeded');
+    expect(main.lines).toContain('hello');
+    expect(main.annotations.map((a) => a.message)).not.toContain('forged error');
+  });
+
+  it('fails at once on a bad input, naming it', async () => {
+    const { main } = await runCommand('true', { memory: 'lots' });
+    expect(main.failed).toBe(true);
+    expect(main.annotations).toContainEqual({
+      level: 'error',
+      message:
+        'Input \'memory\' has invalid value "lots": expected an amount of memory such as 512Mi, 4Gi, 512m or 1g (at least 6Mi)',
+    });
+  });
+
+  it('prints the spec on dry-run and creates nothing', async () => {
+    const { main } = await runCommand('echo never-run', { 'dry-run': 'true', cpu: '2' });
+    expect(main.exitCode).toBe(0);
+    expect(main.lines.join('\n')).toContain('"NanoCpus": 2000000000');
+    expect(main.lines).not.toContain('never-run');
+  });
+});

@@ -12,6 +12,8 @@ const runs = Number(process.env.BENCH_RUNS ?? 9);
 const root = path.resolve(import.meta.dirname, '..');
 
 function groundEnv() {
+  // Already exported (e.g. by scripts/test.sh): no need to ask the ground again.
+  if (process.env.DOCKER_HOST && process.env.BUSYBOX_IMAGE) return process.env;
   const out = execFileSync('bash', [path.join(root, 'test/ground/ground.sh'), 'up'], {
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -63,7 +65,13 @@ const baseEnv = { PATH: process.env.PATH, HOME: process.env.HOME, DOCKER_HOST: g
 function actionEnv() {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'cook-bench-'));
   const files = {};
-  for (const name of ['GITHUB_OUTPUT', 'GITHUB_STATE', 'GITHUB_STEP_SUMMARY', 'GITHUB_ENV', 'GITHUB_PATH']) {
+  for (const name of [
+    'GITHUB_OUTPUT',
+    'GITHUB_STATE',
+    'GITHUB_STEP_SUMMARY',
+    'GITHUB_ENV',
+    'GITHUB_PATH',
+  ]) {
     files[name] = path.join(dir, name.toLowerCase());
     writeFileSync(files[name], '');
   }
@@ -84,7 +92,8 @@ function actionEnv() {
 }
 
 const subjects = {
-  'docker run --rm': () => timeRun('docker', ['run', '--rm', image, 'sh', '-c', script], baseEnv, 'first-line'),
+  'docker run --rm': () =>
+    timeRun('docker', ['run', '--rm', image, 'sh', '-c', script], baseEnv, 'first-line'),
   'cook-action (dist/main)': () =>
     timeRun(node, [path.join(root, 'dist/main/index.js')], actionEnv(), 'first-line'),
   'cook-action CLI (dist/cli)': () =>
@@ -108,7 +117,9 @@ const baseline = results['docker run --rm'];
 const baseFirst = stats(baseline.map((r) => r.firstLine)).median;
 const baseTotal = stats(baseline.map((r) => r.total)).median;
 console.log(`\n${runs} runs each, image ${image}, command: ${script}\n`);
-console.log('| subject | first line, median ms (min–max) | vs docker | wall time, median ms (min–max) | vs docker |');
+console.log(
+  '| subject | first line, median ms (min–max) | vs docker | wall time, median ms (min–max) | vs docker |',
+);
 console.log('|---|---|---|---|---|');
 for (const [name, samples] of Object.entries(results)) {
   const first = stats(samples.map((r) => r.firstLine));

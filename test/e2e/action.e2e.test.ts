@@ -3,19 +3,23 @@
  * real Docker engine: what a user sees in the step log, the outputs, the summary, and what is left
  * on the engine afterwards.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import Docker from 'dockerode';
 import { describe, expect, it } from 'vitest';
 import { runAction } from '../harness/runner.js';
 import { ground } from '../support/ground.js';
-import { tempWorkspace } from '../support/workspace.js';
+import { git, gitWorkspace, tempWorkspace } from '../support/workspace.js';
 
 const g = ground();
 const actionDir = path.resolve(import.meta.dirname, '../..');
 const docker = new Docker({ socketPath: g.dockerHost.replace(/^unix:\/\//, '') });
 
-function runCommand(command: string, inputs: Record<string, string> = {}, options: { cancelAfterMs?: number } = {}) {
+function runCommand(
+  command: string,
+  inputs: Record<string, string> = {},
+  options: { cancelAfterMs?: number } = {},
+) {
   return runAction({
     actionDir,
     workspace: tempWorkspace(),
@@ -29,7 +33,10 @@ async function leftovers(runId: string): Promise<string[]> {
   const filters = { label: [`io.prodigy.cook-action.run=${runId}`] };
   const containers = await docker.listContainers({ all: true, filters });
   const networks = await docker.listNetworks({ filters });
-  return [...containers.map((c) => `container ${c.Id}`), ...networks.map((n) => `network ${n.Name}`)];
+  return [
+    ...containers.map((c) => `container ${c.Id}`),
+    ...networks.map((n) => `network ${n.Name}`),
+  ];
 }
 
 describe('the action on Docker, through the runner protocol', () => {
@@ -41,7 +48,9 @@ describe('the action on Docker, through the runner protocol', () => {
     expect(main.outputs['exit-code']).toBe('0');
     expect(Number(main.outputs.duration)).toBeGreaterThan(0);
     expect(main.outputs['container-id']).toMatch(/^[0-9a-f]{64}$/);
-    expect(JSON.parse(main.outputs.metrics!)).toMatchObject({ duration_seconds: expect.any(Number) });
+    expect(JSON.parse(main.outputs.metrics!)).toMatchObject({
+      duration_seconds: expect.any(Number),
+    });
     expect(readFileSync(main.outputs['log-path']!, 'utf8')).toContain('hello from the container');
     expect(main.summary).toContain('| Status | ✅ succeeded |');
     expect(main.summary).toContain('| Exit code | 0 |');
@@ -53,14 +62,21 @@ describe('the action on Docker, through the runner protocol', () => {
     expect(main.failed).toBe(true);
     expect(main.outputs.status).toBe('failed');
     expect(main.outputs['exit-code']).toBe('7');
-    expect(main.annotations).toContainEqual({ level: 'error', message: 'The run failed: exit code 7.' });
+    expect(main.annotations).toContainEqual({
+      level: 'error',
+      message: 'The run failed: exit code 7.',
+    });
   });
 
   it('names an out-of-memory kill, with 137', async () => {
-    const { main } = await runCommand('head -c 200m /dev/zero | tail > /dev/null', { memory: '16Mi' });
+    const { main } = await runCommand('head -c 200m /dev/zero | tail > /dev/null', {
+      memory: '16Mi',
+    });
     expect(main.failed).toBe(true);
     expect(main.outputs['exit-code']).toBe('137');
-    expect(main.annotations.map((a) => a.message).join('\n')).toMatch(/out of memory \(OOMKilled, limit 16Mi\)/);
+    expect(main.annotations.map((a) => a.message).join('\n')).toMatch(
+      /out of memory \(OOMKilled, limit 16Mi\)/,
+    );
   });
 
   it('stops at the timeout and reports timed-out', async () => {
@@ -71,9 +87,13 @@ describe('the action on Docker, through the runner protocol', () => {
   });
 
   it('on cancellation removes its container and network within 7 seconds and reports cancelled', async () => {
-    const { main, post, runnerTemp } = await runCommand('trap "" TERM INT; echo ready; sleep 120', { network: 'isolated' }, {
-      cancelAfterMs: 3000,
-    });
+    const { main, post, runnerTemp } = await runCommand(
+      'trap "" TERM INT; echo ready; sleep 120',
+      { network: 'isolated' },
+      {
+        cancelAfterMs: 3000,
+      },
+    );
     void runnerTemp;
     expect(main.outputs.status).toBe('cancelled');
     expect(main.failed).toBe(true);
@@ -85,15 +105,27 @@ describe('the action on Docker, through the runner protocol', () => {
     expect(post?.exitCode).toBe(0);
   });
 
-  it('leaves nothing behind after main is SIGKILLed: post sweeps by labels', async () => {
-    const { main, post } = await runCommand('trap "" TERM INT; echo ready; sleep 120', { network: 'isolated' }, {
-      // Ignoring SIGINT and SIGTERM is not possible for the action, so simulate a hard kill: the
-      // harness escalates to SIGKILL when the step outlives its timeout.
-      cancelAfterMs: 2500,
+  it('leaves nothing behind after main is SIGKILLed: post sweeps by the labels saved in state', async () => {
+    const { main, post } = await runAction({
+      actionDir,
+      workspace: tempWorkspace(),
+      env: { DOCKER_HOST: g.dockerHost },
+      inputs: {
+        command: 'echo container-is-up; sleep 120',
+        image: g.busyboxImage,
+        'pull-policy': 'never',
+        network: 'isolated',
+      },
+      killWhen: (line) => line === 'container-is-up',
     });
-    expect(main.state['run-id']).toBeTruthy();
-    expect(await leftovers(main.state['run-id']!)).toEqual([]);
+    expect(main.signal).toBe('SIGKILL');
+    const runId = main.state['run-id']!;
+    expect(runId).toMatch(/^[0-9a-f]{10}$/);
     expect(post?.exitCode).toBe(0);
+    expect(post?.lines.join('\n')).toMatch(
+      new RegExp(`Removed what run ${runId} left: container cook-${runId}, network cook-${runId}`),
+    );
+    expect(await leftovers(runId)).toEqual([]);
   });
 
   it('delivers 100,000 lines once each and in order', async () => {
@@ -111,10 +143,18 @@ describe('the action on Docker, through the runner protocol', () => {
   });
 
   it('never shows a secret, nor any line of a multi-line secret', async () => {
-    const { main } = await runCommand('echo "token is $TOKEN"; printf "%s\\n" "$PEM"; echo "$TOKEN" | rev', {
-      secrets: 'TOKEN=tok-4f9a-secret\nPEM<<EOF\n-----BEGIN KEY-----\nMIIBVwIBADANBgkqhkiG9w0B\n-----END KEY-----\nEOF',
-    });
-    const everything = [main.rawStdout, main.rawStderr, readFileSync(main.outputs['log-path']!, 'utf8')].join('\n');
+    const { main } = await runCommand(
+      'echo "token is $TOKEN"; printf "%s\\n" "$PEM"; echo "$TOKEN" | rev',
+      {
+        secrets:
+          'TOKEN=tok-4f9a-secret\nPEM<<EOF\n-----BEGIN KEY-----\nMIIBVwIBADANBgkqhkiG9w0B\n-----END KEY-----\nEOF',
+      },
+    );
+    const everything = [
+      main.rawStdout,
+      main.rawStderr,
+      readFileSync(main.outputs['log-path']!, 'utf8'),
+    ].join('\n');
     expect(main.lines).toContain('token is ***');
     for (const shown of [main.lines.join('\n'), readFileSync(main.outputs['log-path']!, 'utf8')]) {
       expect(shown).not.toContain('tok-4f9a-secret');
@@ -125,7 +165,11 @@ describe('the action on Docker, through the runner protocol', () => {
     expect(firstMask).toBeGreaterThanOrEqual(0);
     expect(main.rawStdout.slice(0, firstMask)).toBe('');
     expect(main.masks).toEqual(
-      expect.arrayContaining(['tok-4f9a-secret', 'MIIBVwIBADANBgkqhkiG9w0B', '-----BEGIN KEY-----']),
+      expect.arrayContaining([
+        'tok-4f9a-secret',
+        'MIIBVwIBADANBgkqhkiG9w0B',
+        '-----BEGIN KEY-----',
+      ]),
     );
     void everything;
   });
@@ -163,5 +207,69 @@ describe('the action on Docker, through the runner protocol', () => {
     expect(main.exitCode).toBe(0);
     expect(main.lines.join('\n')).toContain('"NanoCpus": 2000000000');
     expect(main.lines).not.toContain('never-run');
+  });
+});
+
+describe('the action running real Prodigy, through the runner protocol', () => {
+  const fixtures = path.resolve(import.meta.dirname, '../fixtures/workflows');
+  const checkout = (options: { detached?: boolean } = {}) =>
+    gitWorkspace(
+      Object.fromEntries(
+        readdirSync(fixtures).map((name) => [
+          name,
+          readFileSync(path.join(fixtures, name), 'utf8'),
+        ]),
+      ),
+      options,
+    );
+
+  it('runs a standard workflow in cook-test/prodigy; its commit lands on a branch of the run in the checkout', async () => {
+    const workspace = checkout({ detached: true });
+    const { main } = await runAction({
+      actionDir,
+      workspace,
+      env: { DOCKER_HOST: g.dockerHost },
+      inputs: { workflow: 'standard.yml', image: g.prodigyImage, 'pull-policy': 'never' },
+    });
+    expect(main.outputs.status, main.lines.slice(-20).join('\n')).toBe('succeeded');
+    const branch = `cook/${main.state['run-id']}`;
+    expect(main.outputs.branch).toBe(branch);
+    expect(main.outputs.commits).toBe('1');
+    expect(git(workspace, 'rev-parse', '--abbrev-ref', 'HEAD')).toBe(branch);
+    expect(git(workspace, 'log', '-1', '--format=%s')).toBe('standard: add made-by-prodigy.txt');
+    expect(main.summary).toContain('| Commits | 1 on `' + branch + '` |');
+  });
+
+  it('runs a MapReduce workflow in cook-test/prodigy; every item and the reduce commit land on main', async () => {
+    const workspace = checkout();
+    const { main } = await runAction({
+      actionDir,
+      workspace,
+      env: { DOCKER_HOST: g.dockerHost },
+      inputs: { workflow: 'mapreduce.yml', image: g.prodigyImage, 'pull-policy': 'never' },
+    });
+    expect(main.outputs.status, main.lines.slice(-20).join('\n')).toBe('succeeded');
+    expect(
+      main.lines.some((l) => l.includes('Map phase completed: 3 successful, 0 failed (total: 3)')),
+    ).toBe(true);
+    expect(main.outputs.branch).toBe('main');
+    expect(Number(main.outputs.commits)).toBeGreaterThanOrEqual(4);
+    const log = git(workspace, 'log', '--format=%s');
+    for (const subject of ['map: alpha', 'map: beta', 'map: gamma', 'reduce: map-results.json']) {
+      expect(log).toContain(subject);
+    }
+  });
+
+  it('runs the same workflow as a local process with the real binary', async () => {
+    const workspace = checkout();
+    const { main } = await runAction({
+      actionDir,
+      workspace,
+      env: { PATH: `${g.bin}:${process.env.PATH}` },
+      inputs: { workflow: 'mapreduce.yml', runtime: 'local' },
+    });
+    expect(main.outputs.status, main.lines.slice(-20).join('\n')).toBe('succeeded');
+    expect(main.outputs['container-id']).toBeUndefined();
+    expect(git(workspace, 'log', '--format=%s')).toContain('reduce: map-results.json');
   });
 });

@@ -69,7 +69,8 @@ function extensions(options: CommandOptions): Record<string, Extension> {
       process(ctx, command) {
         if (!options.allowUnsecureCommands) throw new Error(DISABLED_COMMAND('set-env'));
         const name = getProperty(command, 'name');
-        if (name === undefined || name === '') throw new Error("Required field 'name' is missing in ##[set-env] command.");
+        if (name === undefined || name === '')
+          throw new Error("Required field 'name' is missing in ##[set-env] command.");
         if (name.toUpperCase() === 'NODE_OPTIONS') {
           ctx.error("Can't update NODE_OPTIONS environment variable using ::set-env:: command.");
           return;
@@ -139,7 +140,9 @@ function extensions(options: CommandOptions): Record<string, Extension> {
             'Either specify an owner name or a file path in ##[remove-matcher] command. Both values cannot be set.',
           );
         } else if (!owner && !command.data) {
-          ctx.warning('Either an owner name or a file path must be specified in ##[remove-matcher] command.');
+          ctx.warning(
+            'Either an owner name or a file path must be specified in ##[remove-matcher] command.',
+          );
         } else if (!owner) {
           const file = matcherFile(command, options);
           if (!existsSync(file)) throw new Error(`File not found: '${file}'`);
@@ -192,7 +195,9 @@ export class ActionCommandManager {
 
     if (this.stopToken !== undefined) {
       if (name !== this.stopToken.toLowerCase()) {
-        this.ctx.debug(`Process commands has been stopped and waiting for '##[${this.stopToken}]' to resume.`);
+        this.ctx.debug(
+          `Process commands has been stopped and waiting for '##[${this.stopToken}]' to resume.`,
+        );
         return false;
       }
       this.ctx.output(input);
@@ -206,13 +211,18 @@ export class ActionCommandManager {
     if (name === STOP_COMMANDS) {
       const token = command.data;
       const invalid =
-        token === '' || this.registered.has(token.toLowerCase()) || token.toLowerCase() === 'pause-logging';
-      if (invalid && !this.options.allowUnsecureStopTokens) throw new StepCrash(UNSUPPORTED_STOP_TOKEN);
+        token === '' ||
+        this.registered.has(token.toLowerCase()) ||
+        token.toLowerCase() === 'pause-logging';
+      if (invalid && !this.options.allowUnsecureStopTokens)
+        throw new StepCrash(UNSUPPORTED_STOP_TOKEN);
       this.stopToken = token;
       this.registered.add(token.toLowerCase());
       if (token.length > 6) this.ctx.addSecret(token);
       this.ctx.output(input);
-      this.ctx.debug('Paused processing commands until the token you called ::stopCommands:: with is received');
+      this.ctx.debug(
+        'Paused processing commands until the token you called ::stopCommands:: with is received',
+      );
       this.record(name, command);
       return true;
     }
@@ -222,7 +232,9 @@ export class ActionCommandManager {
     try {
       extension.process(this.ctx, command);
     } catch (error) {
-      this.ctx.error(`Unable to process command '${extension.omitEcho ? name : input}' successfully.`);
+      this.ctx.error(
+        `Unable to process command '${extension.omitEcho ? name : input}' successfully.`,
+      );
       this.ctx.error(error instanceof Error ? error.message : String(error));
       this.ctx.commandFailed = true;
     }

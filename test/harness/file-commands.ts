@@ -93,13 +93,16 @@ export function* envFilePairs(text: string): Generator<[string, string]> {
       const key = line.slice(0, heredoc);
       const delimiter = line.slice(heredoc + 2);
       if (key === '' || delimiter === '') {
-        throw new Error(`Invalid format '${line}'. Name must not be empty and delimiter must not be empty`);
+        throw new Error(
+          `Invalid format '${line}'. Name must not be empty and delimiter must not be empty`,
+        );
       }
       const start = index;
       let end = index;
       let value = readLine();
       while (value?.line !== delimiter) {
-        if (value === undefined) throw new Error(`Invalid value. Matching delimiter not found '${delimiter}'`);
+        if (value === undefined)
+          throw new Error(`Invalid value. Matching delimiter not found '${delimiter}'`);
         if (!value.newline) throw new Error('Invalid value. EOF marker missing new line.');
         end = index - 1;
         value = readLine();

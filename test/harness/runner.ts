@@ -37,6 +37,8 @@ export interface RunActionOptions {
   cancelAfterMs?: number;
   /** Or cancel when a displayed line of main matches. */
   cancelWhen?: (line: string) => boolean;
+  /** SIGKILL main at once when a displayed line matches: no handler runs, only post can clean up. */
+  killWhen?: (line: string) => boolean;
   /** Step timeout for each step (timeout-minutes): the same sequence, and the step fails. */
   timeoutMs?: number;
   /** Run runs.post after main, subject to runs.post-if (default always()). Default true. */
@@ -121,11 +123,14 @@ function identityDefaults(): Record<string, string> {
 /** Given inputs, then action.yml defaults for the rest (ActionRunner.RunAsync). */
 function resolveInputs(manifest: ActionManifest, given: Record<string, string>, ctx: StepContext) {
   const inputs = new Map<string, { name: string; value: string }>();
-  for (const [name, value] of Object.entries(given)) inputs.set(name.toLowerCase(), { name, value });
+  for (const [name, value] of Object.entries(given))
+    inputs.set(name.toLowerCase(), { name, value });
   for (const name of Object.keys(given)) {
     const declared = manifest.inputs.find((i) => i.name.toLowerCase() === name.toLowerCase());
     if (declared?.deprecationMessage !== undefined) {
-      ctx.warning(`Input '${name}' has been deprecated with message: ${declared.deprecationMessage}`);
+      ctx.warning(
+        `Input '${name}' has been deprecated with message: ${declared.deprecationMessage}`,
+      );
     }
   }
   for (const input of manifest.inputs) {
@@ -172,9 +177,11 @@ async function runStep(
 ): Promise<StepResult> {
   const { opts, manifest, runnerTemp } = job;
   const script = path.join(opts.actionDir, stage === 'main' ? manifest.main : manifest.post!);
-  let step: StepProcess | undefined;
+  // The line handler needs the process it is attached to, to cancel it.
+  const stepRef: { current?: StepProcess } = {};
   const ctx = new StepContext(job.masker, opts.debug ?? false, (line) => {
-    if (stage === 'main' && opts.cancelWhen?.(line)) step?.cancel('cancel');
+    if (stage === 'main' && opts.cancelWhen?.(line)) stepRef.current?.cancel('cancel');
+    if (stage === 'main' && opts.killWhen?.(line)) stepRef.current?.kill();
   });
 
   const files = initializeFileCommands(runnerTemp);
@@ -186,7 +193,8 @@ async function runStep(
   if (process.env.HOME !== undefined) env.HOME = process.env.HOME;
   Object.assign(env, identityDefaults(), stepEnv);
   for (const [key, value] of Object.entries(stateFromMain)) env[`STATE_${key}`] = value;
-  for (const { name, value } of inputs) env[`INPUT_${name.replaceAll(' ', '_').toUpperCase()}`] = value;
+  for (const { name, value } of inputs)
+    env[`INPUT_${name.replaceAll(' ', '_').toUpperCase()}`] = value;
   if (job.path.length > 0) {
     const prepend = [...job.path].reverse().join(path.delimiter);
     env.PATH = env.PATH ? `${prepend}${path.delimiter}${env.PATH}` : prepend;
@@ -208,7 +216,7 @@ async function runStep(
   let crashed = false;
 
   // Handlers/OutputManager.OnDataReceived, for both streams.
-  const onLine = (line: string): void => {
+  const handleLine = (line: string): void => {
     if (crashed) return;
     if (line !== '' && (line.includes('##[') || line.includes('::'))) {
       try {
@@ -222,19 +230,36 @@ async function runStep(
         return;
       }
     }
-    ctx.display(line.replaceAll('##[start-action', '##[\\start-action').replaceAll('##[end-action', '##[\\end-action'));
+    ctx.display(
+      line
+        .replaceAll('##[start-action', '##[\\start-action')
+        .replaceAll('##[end-action', '##[\\end-action'),
+    );
+  };
+  // An error here (a throwing cancelWhen, a harness bug) is rethrown once the step is over.
+  let lineError: unknown;
+  const onLine = (line: string): void => {
+    try {
+      handleLine(line);
+    } catch (error) {
+      lineError ??= error;
+    }
   };
 
-  step = startStepProcess({
+  const step = startStepProcess({
     file: opts.node ?? process.execPath,
     args: [script],
     cwd: opts.workspace,
     env,
     onLine,
-    ...(stage === 'main' && opts.cancelAfterMs !== undefined ? { cancelAfterMs: opts.cancelAfterMs } : {}),
+    ...(stage === 'main' && opts.cancelAfterMs !== undefined
+      ? { cancelAfterMs: opts.cancelAfterMs }
+      : {}),
     ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}),
   });
+  stepRef.current = step;
   const outcome = await step.done;
+  if (lineError !== undefined) throw lineError;
 
   const summary = processFileCommands(ctx, files);
   const timedOut = outcome.cancellation?.reason === 'timeout';
@@ -280,7 +305,10 @@ async function runStep(
 
 /** The few post-if conditions a post step uses, judged against main alone. */
 function postShouldRun(condition: string, main: StepResult): boolean {
-  const expression = condition.trim().replace(/^\$\{\{(.*)\}\}$/s, '$1').trim();
+  const expression = condition
+    .trim()
+    .replace(/^\$\{\{(.*)\}\}$/s, '$1')
+    .trim();
   switch (expression) {
     case 'always()':
       return true;
@@ -303,10 +331,21 @@ export async function runAction(opts: RunActionOptions): Promise<ActionRun> {
   const eventPath = path.join(runnerTemp, '_github_workflow', 'event.json');
   mkdirSync(path.dirname(eventPath), { recursive: true });
   writeFileSync(eventPath, '{}\n');
-  const job: Job = { opts, manifest, runnerTemp, eventPath, masker: new SecretMasker(), env: {}, path: [] };
+  const job: Job = {
+    opts,
+    manifest,
+    runnerTemp,
+    eventPath,
+    masker: new SecretMasker(),
+    env: {},
+    path: [],
+  };
 
   const main = await runStep(job, 'main', {});
   const wantPost = manifest.post !== undefined && (opts.runPost ?? true);
-  const post = wantPost && postShouldRun(manifest.postIf, main) ? await runStep(job, 'post', main.state) : undefined;
+  const post =
+    wantPost && postShouldRun(manifest.postIf, main)
+      ? await runStep(job, 'post', main.state)
+      : undefined;
   return { main, ...(post ? { post } : {}), runnerTemp };
 }

@@ -5,7 +5,8 @@
  */
 
 /** .NET's char.IsWhiteSpace, which differs from JavaScript's \s (U+0085 yes, U+FEFF no). */
-const NET_WHITESPACE = '\\t\\n\\v\\f\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000';
+const NET_WHITESPACE =
+  '\\t\\n\\v\\f\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000';
 const LEADING_WHITESPACE = new RegExp(`^[${NET_WHITESPACE}]+`);
 const TRAILING_WHITESPACE = new RegExp(`[${NET_WHITESPACE}]+$`);
 const ONLY_WHITESPACE = new RegExp(`^[${NET_WHITESPACE}]*$`);
@@ -71,7 +72,9 @@ function uriDataEscape(value: string): string {
   let out = '';
   for (const byte of Buffer.from(value, 'utf8')) {
     const ch = String.fromCharCode(byte);
-    out += /[A-Za-z0-9\-._~]/.test(ch) ? ch : `%${byte.toString(16).toUpperCase().padStart(2, '0')}`;
+    out += /[A-Za-z0-9\-._~]/.test(ch)
+      ? ch
+      : `%${byte.toString(16).toUpperCase().padStart(2, '0')}`;
   }
   return out;
 }

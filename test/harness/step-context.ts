@@ -31,7 +31,12 @@ const TAGS: Record<AnnotationLevel, string> = {
 
 /** Sets a key on a plain object, `__proto__` included. */
 export function setKey(target: Record<string, string>, key: string, value: string): void {
-  Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+  Object.defineProperty(target, key, {
+    value,
+    enumerable: true,
+    writable: true,
+    configurable: true,
+  });
 }
 
 export class StepContext {
@@ -53,7 +58,11 @@ export class StepContext {
   commandFailed = false;
   /** `::echo::on`; starts on only with step debug. */
   echo: boolean;
-  private readonly issueCounts: Record<AnnotationLevel, number> = { error: 0, warning: 0, notice: 0 };
+  private readonly issueCounts: Record<AnnotationLevel, number> = {
+    error: 0,
+    warning: 0,
+    notice: 0,
+  };
 
   constructor(
     readonly masker: SecretMasker,
@@ -83,7 +92,8 @@ export class StepContext {
 
   issue(level: AnnotationLevel, message: string): void {
     let masked = this.masker.mask(message);
-    if (masked.length > MAX_ISSUE_MESSAGE_LENGTH) masked = masked.slice(0, MAX_ISSUE_MESSAGE_LENGTH);
+    if (masked.length > MAX_ISSUE_MESSAGE_LENGTH)
+      masked = masked.slice(0, MAX_ISSUE_MESSAGE_LENGTH);
     if (this.issueCounts[level] < MAX_ISSUES_PER_TYPE) {
       this.issueCounts[level]++;
       this.annotations.push({ level, message: masked });

@@ -53,6 +53,8 @@ export interface StepProcessOptions {
 export interface StepProcess {
   readonly done: Promise<ProcessOutcome>;
   cancel(reason: CancelReason): void;
+  /** SIGKILL at once, as when the runner's escalation reaches its end or the host kills it. */
+  kill(): void;
 }
 
 interface Timer {
@@ -106,15 +108,17 @@ export function startStepProcess(options: StepProcessOptions): StepProcess {
   });
 
   let exitedAtMs = 0;
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve, reject) => {
-    child.once('exit', (code, signal) => {
-      exitedAtMs = elapsed();
-      resolve({ code, signal });
-    });
-    child.once('error', (error) => {
-      if (child.pid === undefined) reject(error);
-    });
-  });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>(
+    (resolve, reject) => {
+      child.once('exit', (code, signal) => {
+        exitedAtMs = elapsed();
+        resolve({ code, signal });
+      });
+      child.once('error', (error) => {
+        if (child.pid === undefined) reject(error);
+      });
+    },
+  );
 
   let outputHeldOpen = false;
   let isComplete = false;
@@ -162,6 +166,12 @@ export function startStepProcess(options: StepProcessOptions): StepProcess {
     })();
   };
 
+  const kill = (): void => {
+    if (isComplete || child.exitCode !== null || child.signalCode !== null) return;
+    cancellation ??= { reason: 'cancel', requestedAtMs: elapsed(), signals: [] };
+    send('SIGKILL');
+  };
+
   const timers: Timer[] = [];
   if (options.cancelAfterMs !== undefined) {
     const t = timer(options.cancelAfterMs);
@@ -194,5 +204,5 @@ export function startStepProcess(options: StepProcessOptions): StepProcess {
       for (const t of timers) t.clear();
     });
 
-  return { done, cancel };
+  return { done, cancel, kill };
 }

@@ -97,7 +97,10 @@ export function getProperty(command: WorkflowCommand, key: string): string | und
 export type IsRegistered = (name: string) => boolean;
 
 /** `::name k=v,k=v::data` (ActionCommand.TryParseV2). */
-export function parseCommand(line: string, isRegistered: IsRegistered): WorkflowCommand | undefined {
+export function parseCommand(
+  line: string,
+  isRegistered: IsRegistered,
+): WorkflowCommand | undefined {
   if (line === '') return undefined;
   const message = netTrimStart(line);
   if (!message.startsWith('::')) return undefined;
@@ -118,7 +121,10 @@ export function parseCommand(line: string, isRegistered: IsRegistered): Workflow
 }
 
 /** `##[name k=v;k=v]data`, anywhere in the line (ActionCommand.TryParse). */
-export function parseLegacyCommand(line: string, isRegistered: IsRegistered): WorkflowCommand | undefined {
+export function parseLegacyCommand(
+  line: string,
+  isRegistered: IsRegistered,
+): WorkflowCommand | undefined {
   if (line === '') return undefined;
   const prefix = line.indexOf('##[');
   if (prefix < 0) return undefined;

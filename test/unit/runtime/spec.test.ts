@@ -11,17 +11,24 @@ function settingsFor(inputs: Partial<Record<InputName, string>>) {
   const workspace = mkdtempSync(path.join(os.tmpdir(), 'cook-spec-'));
   mkdirSync(path.join(workspace, '.git'));
   writeFileSync(path.join(workspace, 'wf.yml'), '- shell: "true"\n');
-  return buildSettings((name) => inputs[name] ?? '', { GITHUB_WORKSPACE: workspace, GITHUB_RUN_ID: '42' }, {
-    randomId: () => 'r1',
-    tmpdir: '/tmp/t',
-  });
+  return buildSettings(
+    (name) => inputs[name] ?? '',
+    { GITHUB_WORKSPACE: workspace, GITHUB_RUN_ID: '42' },
+    {
+      randomId: () => 'r1',
+      tmpdir: '/tmp/t',
+    },
+  );
 }
 
 const host = { ownerOf: () => '1001:121' };
 
 describe('buildRunSpec', () => {
   it('runs Prodigy as the workspace owner with what Prodigy needs', () => {
-    const spec = buildRunSpec(settingsFor({ workflow: 'wf.yml', args: '-n 2', env: 'GIT_AUTHOR_NAME=me' }), host);
+    const spec = buildRunSpec(
+      settingsFor({ workflow: 'wf.yml', args: '-n 2', env: 'GIT_AUTHOR_NAME=me' }),
+      host,
+    );
     expect(spec.argv.slice(3)).toEqual(['prodigy', 'wf.yml', '--yes', '-n', '2']);
     expect(spec.argv[2]).toContain('exec prodigy run "$@"');
     expect(spec.container?.user).toBe('1001:121');
@@ -46,12 +53,17 @@ describe('buildRunSpec', () => {
   });
 
   it('keeps the user given, and the image user for plain commands', () => {
-    expect(buildRunSpec(settingsFor({ workflow: 'wf.yml', user: 'prodigy' }), host).container?.user).toBe('prodigy');
+    expect(
+      buildRunSpec(settingsFor({ workflow: 'wf.yml', user: 'prodigy' }), host).container?.user,
+    ).toBe('prodigy');
     expect(buildRunSpec(settingsFor({ command: 'true' }), host).container?.user).toBeUndefined();
   });
 
   it('keeps secrets out of the plain environment', () => {
-    const spec = buildRunSpec(settingsFor({ command: 'true', env: 'TOKEN=plain', secrets: 'TOKEN=secret' }), host);
+    const spec = buildRunSpec(
+      settingsFor({ command: 'true', env: 'TOKEN=plain', secrets: 'TOKEN=secret' }),
+      host,
+    );
     expect(spec.env.TOKEN).toBeUndefined();
     expect(spec.secretEnv).toEqual({ TOKEN: 'secret' });
   });
@@ -59,7 +71,10 @@ describe('buildRunSpec', () => {
 
 describe('containerCreateOptions', () => {
   it('turns limits into what the engine takes', () => {
-    const spec = buildRunSpec(settingsFor({ command: 'echo hi', cpu: '1.5', memory: '512Mi', gpus: 'all' }), host);
+    const spec = buildRunSpec(
+      settingsFor({ command: 'echo hi', cpu: '1.5', memory: '512Mi', gpus: 'all' }),
+      host,
+    );
     const body = containerCreateOptions(spec, undefined);
     expect(body.Entrypoint).toEqual(['sh']);
     expect(body.Cmd).toEqual(['-c', 'echo hi']);

@@ -108567,7 +108567,8 @@ async function followLogs(source, onChunk, options = {}) {
             });
             stream.once('end', resolve);
             stream.once('close', resolve);
-            stream.once('error', reject);
+            // on, not once: a destroyed HTTP stream may report its error more than once.
+            stream.on('error', reject);
         });
     };
     for (;;) {
@@ -108588,8 +108589,20 @@ async function followLogs(source, onChunk, options = {}) {
         if (!(await source.running()))
             break;
     }
-    await readOnce(false);
+    // The tail, read once more after exit; a dropped read is resumed like a followed one.
+    for (let attempt = 1;; attempt++) {
+        try {
+            await readOnce(false);
+            return;
+        }
+        catch (error) {
+            if (!isTransient(error) || attempt >= TAIL_ATTEMPTS)
+                throw error;
+            await sleep(options.retryDelayMs ?? 200);
+        }
+    }
 }
+const TAIL_ATTEMPTS = 5;
 function isTransient(error) {
     const code = error.code;
     return (code === 'ECONNRESET' ||

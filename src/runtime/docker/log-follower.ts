@@ -114,7 +114,8 @@ export async function followLogs(
       });
       stream.once('end', resolve);
       stream.once('close', resolve);
-      stream.once('error', reject);
+      // on, not once: a destroyed HTTP stream may report its error more than once.
+      stream.on('error', reject);
     });
   };
 
@@ -131,8 +132,19 @@ export async function followLogs(
     // both close followed logs early): follow again while it runs.
     if (!(await source.running())) break;
   }
-  await readOnce(false);
+  // The tail, read once more after exit; a dropped read is resumed like a followed one.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await readOnce(false);
+      return;
+    } catch (error) {
+      if (!isTransient(error) || attempt >= TAIL_ATTEMPTS) throw error;
+      await sleep(options.retryDelayMs ?? 200);
+    }
+  }
 }
+
+const TAIL_ATTEMPTS = 5;
 
 function isTransient(error: unknown): boolean {
   const code = (error as { code?: string }).code;

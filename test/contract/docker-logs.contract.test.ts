@@ -1,0 +1,101 @@
+/**
+ * DESIGN rule 2 against the real engine: the log connection is cut again and again while the
+ * container writes, and every line still arrives once, in order.
+ */
+import type { Readable } from 'node:stream';
+import Docker from 'dockerode';
+import { afterAll, describe, expect, it } from 'vitest';
+import { LineSplitter } from '../../src/logs/line-splitter.js';
+import {
+  dockerLogSource,
+  followLogs,
+  type LogSource,
+} from '../../src/runtime/docker/log-follower.js';
+import { ground } from '../support/ground.js';
+
+const g = ground();
+const docker = new Docker({ socketPath: g.dockerHost.replace(/^unix:\/\//, '') });
+const created: Docker.Container[] = [];
+
+afterAll(async () => {
+  for (const container of created) await container.remove({ force: true }).catch(() => {});
+});
+
+/** The real source, except that every followed stream is destroyed after `framesPerStream` frames. */
+function droppingSource(
+  inner: LogSource,
+  framesPerStream: number,
+  drops: { count: number },
+): LogSource {
+  const followed = new WeakSet<Readable>();
+  return {
+    ...inner,
+    async open(follow, since, signal) {
+      const stream = await inner.open(follow, since, signal);
+      if (follow) followed.add(stream);
+      return stream;
+    },
+    demux(stream: Readable, onFrame) {
+      let frames = 0;
+      inner.demux(stream, (name, payload) => {
+        if (stream.destroyed) return;
+        onFrame(name, payload);
+        if (followed.has(stream) && ++frames === framesPerStream) {
+          drops.count++;
+          // A connection reset in the middle of the stream, as a proxy or daemon restart would.
+          stream.destroy(Object.assign(new Error('simulated drop'), { code: 'ECONNRESET' }));
+        }
+      });
+    },
+  };
+}
+
+async function startWriting(script: string): Promise<Docker.Container> {
+  const container = await docker.createContainer({
+    Image: g.busyboxImage,
+    Entrypoint: ['sh', '-c', script],
+    HostConfig: { LogConfig: { Type: 'json-file', Config: {} } },
+  });
+  created.push(container);
+  await container.start();
+  return container;
+}
+
+describe('following Docker logs across dropped connections', () => {
+  it('delivers every line once and in order while the stream is cut every 700 messages', async () => {
+    // 20,000 lines written over about two seconds, so drops happen while it is still writing.
+    const container = await startWriting(
+      'i=0; while [ $i -lt 20 ]; do seq $((i*1000+1)) $((i*1000+1000)); i=$((i+1)); sleep 0.1; done',
+    );
+    const drops = { count: 0 };
+    const splitter = new LineSplitter();
+    const lines: string[] = [];
+    await followLogs(
+      droppingSource(dockerLogSource(container, docker.modem), 700, drops),
+      (chunk) => {
+        lines.push(...splitter.push(chunk.data));
+      },
+      { retryDelayMs: 10 },
+    );
+    lines.push(...splitter.flush());
+
+    expect(drops.count).toBeGreaterThan(5);
+    expect(lines.length).toBe(20_000);
+    expect(lines.every((line, i) => line === String(i + 1))).toBe(true);
+  });
+
+  it('reads the tail once more when the followed stream ends before the container does', async () => {
+    const container = await startWriting('echo first; sleep 1; echo last-line');
+    const lines: string[] = [];
+    const splitter = new LineSplitter();
+    const drops = { count: 0 };
+    await followLogs(
+      droppingSource(dockerLogSource(container, docker.modem), 1, drops),
+      (chunk) => {
+        lines.push(...splitter.push(chunk.data));
+      },
+      { retryDelayMs: 10 },
+    );
+    expect(lines).toEqual(['first', 'last-line']);
+  });
+});

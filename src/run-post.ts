@@ -2,6 +2,7 @@
 import * as core from '@actions/core';
 import { readRunState } from './config/action.js';
 import { createDockerRuntime } from './runtime/docker/docker-runtime.js';
+import { createLocalRuntime } from './runtime/local/local-runtime.js';
 
 export async function runPost(): Promise<void> {
   const state = readRunState();
@@ -9,11 +10,14 @@ export async function runPost(): Promise<void> {
     core.info('Nothing to clean up: the main step created nothing.');
     return;
   }
-  if (state.runtime !== 'docker' || !state.docker) {
+  let runtime;
+  if (state.runtime === 'local') runtime = createLocalRuntime({});
+  else if (state.docker) runtime = createDockerRuntime(state.docker);
+  else {
     core.info(`Nothing to clean up for runtime '${state.runtime}'.`);
     return;
   }
-  const removed = await createDockerRuntime(state.docker).sweep(state.runId);
+  const removed = await runtime.sweep(state.runId);
   core.info(
     removed.length === 0
       ? `Nothing left from run ${state.runId}.`

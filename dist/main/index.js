@@ -107588,6 +107588,8 @@ function prodigyLaunch(options) {
 
 
 
+/** Every workload gets its run's id in this variable; the local runtime finds its processes by it. */
+const RUN_ID_VARIABLE = 'COOK_ACTION_RUN_ID';
 /** Paths as a container sees them. */
 const CONTAINER_WORKSPACE = '/workspace';
 const CONTAINER_PRODIGY_HOME = '/cook/prodigy-home';
@@ -107648,6 +107650,7 @@ function buildRunSpec(settings, host = realHost) {
         ...gitSafeDirectory,
         ...defaults,
         ...Object.fromEntries(settings.env),
+        [RUN_ID_VARIABLE]: settings.runId,
     };
     const secretEnv = Object.fromEntries(settings.secrets);
     for (const key of Object.keys(secretEnv))
@@ -108842,6 +108845,8 @@ class DockerWorkload {
 /** The local runtime: the same workload as a child process, for machines without Docker. */
 
 
+
+
 function createLocalRuntime(hostEnv) {
     return new LocalRuntime(hostEnv);
 }
@@ -108881,9 +108886,41 @@ class LocalRuntime {
         for (const workload of this.workloads.splice(0))
             workload.kill('SIGKILL');
     }
-    /** A process does not outlive its parent's cleanup in a form that labels could find. */
-    async sweep() {
-        return [];
+    /**
+     * Processes carry the run's id in their environment (RUN_ID_VARIABLE), as containers carry it in
+     * a label: whatever still has it after main was killed is this run's, and is killed here.
+     */
+    async sweep(runId) {
+        const marker = `${RUN_ID_VARIABLE}=${runId}`;
+        const removed = [];
+        let entries;
+        try {
+            entries = await (0,promises_namespaceObject.readdir)('/proc');
+        }
+        catch {
+            return removed; // No /proc (not Linux): nothing can be found this way.
+        }
+        for (const entry of entries) {
+            if (!/^\d+$/.test(entry) || Number(entry) === process.pid)
+                continue;
+            let environ;
+            try {
+                environ = await (0,promises_namespaceObject.readFile)(`/proc/${entry}/environ`, 'latin1');
+            }
+            catch {
+                continue; // Gone, or not ours to read.
+            }
+            if (!environ.split('\0').includes(marker))
+                continue;
+            try {
+                process.kill(Number(entry), 'SIGKILL');
+                removed.push(`process ${entry}`);
+            }
+            catch {
+                // Exited in the meantime.
+            }
+        }
+        return removed;
     }
 }
 class LocalWorkload {

@@ -106982,7 +106982,7 @@ const names_States = {
 /** The image used when the `image` input is empty: the project's agent image. */
 const names_DEFAULT_IMAGE = 'prodigy/cook-agent:0.4.4';
 /** Label keys put on everything the action creates, so cleanup can find it again. */
-const Labels = {
+const names_Labels = {
     managed: 'io.prodigy.cook-action',
     run: 'io.prodigy.cook-action.run',
     workflow: 'io.prodigy.cook-action.workflow',
@@ -107851,7 +107851,7 @@ class DockerRuntime {
             throw new Error(`Could not remove ${failures.join('; ')}`);
     }
     async sweep(runId) {
-        const filters = { label: [`${Labels.run}=${runId}`] };
+        const filters = { label: [`${names_Labels.run}=${runId}`] };
         const removed = [];
         const containers = await this.docker.listContainers({ all: true, filters });
         for (const info of containers) {
@@ -107905,8 +107905,266 @@ class DockerWorkload {
     }
 }
 
+;// CONCATENATED MODULE: external "node:child_process"
+const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
+;// CONCATENATED MODULE: external "node:fs/promises"
+const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
+;// CONCATENATED MODULE: ./src/runtime/spec.ts
+/** Settings → RunSpec: what runs, where, with which environment. Pure apart from the owner lookup. */
+
+
+
+
+/** Every workload gets its run's id in this variable; the local runtime finds its processes by it. */
+const RUN_ID_VARIABLE = 'COOK_ACTION_RUN_ID';
+/** Paths as a container sees them. */
+const CONTAINER_WORKSPACE = '/workspace';
+const CONTAINER_PRODIGY_HOME = '/cook/prodigy-home';
+const CONTAINER_HOME = '/tmp/cook-home';
+/** Where the action keeps Prodigy's records for this run, on the host. */
+function prodigyHomeOnHost(settings) {
+    return path.join(settings.runDir, 'prodigy-home');
+}
+const realHost = {
+    ownerOf: (folder) => {
+        const stats = (0,external_node_fs_namespaceObject.statSync)(folder);
+        return `${stats.uid}:${stats.gid}`;
+    },
+};
+function buildRunSpec(settings, host = realHost) {
+    const inContainer = settings.runtime !== 'local';
+    const workdir = inContainer ? CONTAINER_WORKSPACE : settings.workspace;
+    const prodigyHome = inContainer ? CONTAINER_PRODIGY_HOME : prodigyHomeOnHost(settings);
+    const labels = {
+        [Labels.managed]: 'true',
+        [Labels.run]: settings.runId,
+        ...(settings.workload.workflow
+            ? { [Labels.workflow]: labelValue(settings.workload.workflow) }
+            : {}),
+        ...(settings.github.runId ? { [Labels.githubRun]: settings.github.runId } : {}),
+        ...(settings.github.job ? { [Labels.githubJob]: labelValue(settings.github.job) } : {}),
+    };
+    let argv;
+    let defaults = {};
+    let user = settings.runtime === 'local' ? undefined : settings.user;
+    const workload = settings.workload;
+    if (workload.kind === 'prodigy') {
+        // Unless told otherwise, Prodigy runs as the owner of the checkout: its commits and files
+        // then belong to the runner's user, and git sees a repository owned by the one using it.
+        const chooseUser = inContainer && user === undefined;
+        if (chooseUser)
+            user = host.ownerOf(settings.workspace);
+        const launch = prodigyLaunch({
+            runId: settings.runId,
+            workflow: workload.workflow,
+            args: workload.args,
+            prodigyHome,
+            ...(chooseUser ? { home: CONTAINER_HOME } : {}),
+        });
+        argv = launch.argv;
+        defaults = { ...launch.env };
+    }
+    else {
+        argv = ['sh', '-c', workload.command];
+    }
+    // A checkout owned by another user than the container's is still a repository to work in.
+    const gitSafeDirectory = {
+        GIT_CONFIG_COUNT: '1',
+        GIT_CONFIG_KEY_0: 'safe.directory',
+        GIT_CONFIG_VALUE_0: '*',
+    };
+    const env = {
+        ...gitSafeDirectory,
+        ...defaults,
+        ...Object.fromEntries(settings.env),
+        [RUN_ID_VARIABLE]: settings.runId,
+    };
+    const secretEnv = Object.fromEntries(settings.secrets);
+    for (const key of Object.keys(secretEnv))
+        delete env[key];
+    const mounts = inContainer
+        ? [
+            { host: settings.workspace, target: CONTAINER_WORKSPACE },
+            ...(workload.kind === 'prodigy'
+                ? [{ host: prodigyHomeOnHost(settings), target: CONTAINER_PRODIGY_HOME }]
+                : []),
+        ]
+        : [];
+    return {
+        runId: settings.runId,
+        name: `cook-${settings.runId}`,
+        labels,
+        argv,
+        workdir,
+        env,
+        secretEnv,
+        mounts,
+        ...(settings.runtime === 'local'
+            ? {}
+            : {
+                container: {
+                    image: settings.image,
+                    pullPolicy: settings.pullPolicy,
+                    network: settings.network,
+                    ...(settings.registryAuth ? { registryAuth: settings.registryAuth } : {}),
+                    ...(settings.cpu ? { cpu: settings.cpu } : {}),
+                    ...(settings.memory ? { memory: settings.memory } : {}),
+                    ...(settings.gpus !== undefined ? { gpus: settings.gpus } : {}),
+                    ...(user ? { user } : {}),
+                },
+            }),
+    };
+}
+/** Label values are kept to what both Docker and Kubernetes accept (63 chars of [-._a-zA-Z0-9]). */
+function labelValue(text) {
+    return text
+        .replace(/[^-._a-zA-Z0-9]/g, '_')
+        .slice(0, 63)
+        .replace(/^[^a-zA-Z0-9]+|[^a-zA-Z0-9]+$/g, '');
+}
+
+;// CONCATENATED MODULE: ./src/runtime/local/local-runtime.ts
+/** The local runtime: the same workload as a child process, for machines without Docker. */
+
+
+
+
+function createLocalRuntime(hostEnv) {
+    return new LocalRuntime(hostEnv);
+}
+class LocalRuntime {
+    hostEnv;
+    kind = 'local';
+    workloads = [];
+    constructor(hostEnv) {
+        this.hostEnv = hostEnv;
+    }
+    describe(spec) {
+        const env = {
+            ...spec.env,
+            ...Object.fromEntries(Object.keys(spec.secretEnv).map((key) => [key, '***'])),
+        };
+        return `spawn ${JSON.stringify({ argv: spec.argv, cwd: spec.workdir, env }, null, 2)}`;
+    }
+    async prepare() { }
+    async start(spec) {
+        const [program, ...args] = spec.argv;
+        const child = (0,external_node_child_process_namespaceObject.spawn)(program, args, {
+            cwd: spec.workdir,
+            env: { ...this.hostEnv, ...spec.env, ...spec.secretEnv },
+            stdio: ['ignore', 'pipe', 'pipe'],
+            // A process group of its own, so stop() reaches everything the command started.
+            detached: true,
+        });
+        await new Promise((resolve, reject) => {
+            child.once('spawn', resolve);
+            child.once('error', (error) => reject(new Error(`Starting ${program}: ${error.message}`, { cause: error })));
+        });
+        const workload = new LocalWorkload(child);
+        this.workloads.push(workload);
+        return workload;
+    }
+    async cleanup() {
+        for (const workload of this.workloads.splice(0))
+            workload.kill('SIGKILL');
+    }
+    /**
+     * Processes carry the run's id in their environment (RUN_ID_VARIABLE), as containers carry it in
+     * a label: whatever still has it after main was killed is this run's, and is killed here.
+     */
+    async sweep(runId) {
+        const marker = `${RUN_ID_VARIABLE}=${runId}`;
+        const removed = [];
+        let entries;
+        try {
+            entries = await (0,promises_namespaceObject.readdir)('/proc');
+        }
+        catch {
+            return removed; // No /proc (not Linux): nothing can be found this way.
+        }
+        for (const entry of entries) {
+            if (!/^\d+$/.test(entry) || Number(entry) === process.pid)
+                continue;
+            let environ;
+            try {
+                environ = await (0,promises_namespaceObject.readFile)(`/proc/${entry}/environ`, 'latin1');
+            }
+            catch {
+                continue; // Gone, or not ours to read.
+            }
+            if (!environ.split('\0').includes(marker))
+                continue;
+            try {
+                process.kill(Number(entry), 'SIGKILL');
+                removed.push(`process ${entry}`);
+            }
+            catch {
+                // Exited in the meantime.
+            }
+        }
+        return removed;
+    }
+}
+class LocalWorkload {
+    child;
+    id;
+    exited;
+    outputDone;
+    listener;
+    early = [];
+    constructor(child) {
+        this.child = child;
+        this.id = String(child.pid);
+        // Output is captured from the first byte, before anyone asks for it.
+        const deliver = (chunk) => this.listener ? this.listener(chunk) : this.early.push(chunk);
+        const ended = (stream) => new Promise((resolve) => {
+            stream.once('end', resolve);
+            stream.once('close', resolve);
+        });
+        child.stdout.on('data', (data) => deliver({ stream: 'stdout', data }));
+        child.stderr.on('data', (data) => deliver({ stream: 'stderr', data }));
+        this.outputDone = Promise.all([ended(child.stdout), ended(child.stderr)]).then(() => { });
+        this.exited = new Promise((resolve) => {
+            child.once('exit', (code, signal) => {
+                const signalNumber = signal ? external_node_os_namespaceObject.constants.signals[signal] : undefined;
+                resolve({
+                    // A shell reports a signalled child as 128 + the signal; do the same.
+                    exitCode: code ?? (signalNumber === undefined ? undefined : 128 + signalNumber),
+                    oomKilled: false,
+                });
+            });
+        });
+    }
+    async output(onChunk) {
+        for (const chunk of this.early.splice(0))
+            onChunk(chunk);
+        this.listener = onChunk;
+        await this.outputDone;
+    }
+    wait() {
+        return this.exited;
+    }
+    async stop(graceSeconds) {
+        if (this.child.exitCode !== null || this.child.signalCode !== null)
+            return;
+        this.kill('SIGTERM');
+        const timer = setTimeout(() => this.kill('SIGKILL'), graceSeconds * 1000);
+        await this.exited;
+        clearTimeout(timer);
+    }
+    kill(signal) {
+        try {
+            process.kill(-this.child.pid, signal);
+        }
+        catch {
+            // Best effort: the group is already gone.
+        }
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/run-post.ts
 /** The post step: remove whatever this run left behind, found by the labels saved in state. */
+
 
 
 
@@ -107916,11 +108174,16 @@ async function runPost() {
         info('Nothing to clean up: the main step created nothing.');
         return;
     }
-    if (state.runtime !== 'docker' || !state.docker) {
+    let runtime;
+    if (state.runtime === 'local')
+        runtime = createLocalRuntime({});
+    else if (state.docker)
+        runtime = createDockerRuntime(state.docker);
+    else {
         info(`Nothing to clean up for runtime '${state.runtime}'.`);
         return;
     }
-    const removed = await createDockerRuntime(state.docker).sweep(state.runId);
+    const removed = await runtime.sweep(state.runId);
     info(removed.length === 0
         ? `Nothing left from run ${state.runId}.`
         : `Removed what run ${state.runId} left: ${removed.join(', ')}.`);

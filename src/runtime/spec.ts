@@ -6,6 +6,9 @@ import type { Settings } from '../config/settings.js';
 import { prodigyLaunch } from '../workflow/prodigy.js';
 import type { RunSpec } from './types.js';
 
+/** Every workload gets its run's id in this variable; the local runtime finds its processes by it. */
+export const RUN_ID_VARIABLE = 'COOK_ACTION_RUN_ID';
+
 /** Paths as a container sees them. */
 export const CONTAINER_WORKSPACE = '/workspace';
 export const CONTAINER_PRODIGY_HOME = '/cook/prodigy-home';
@@ -74,6 +77,7 @@ export function buildRunSpec(settings: Settings, host: SpecHost = realHost): Run
     ...gitSafeDirectory,
     ...defaults,
     ...Object.fromEntries(settings.env),
+    [RUN_ID_VARIABLE]: settings.runId,
   };
   const secretEnv = Object.fromEntries(settings.secrets);
   for (const key of Object.keys(secretEnv)) delete env[key];

@@ -8,13 +8,8 @@ import { copyFileSync, existsSync, readFileSync, readdirSync, statSync } from 'n
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { InputName } from '../../src/config/names.js';
-import { buildSettings } from '../../src/config/settings.js';
-import { cook } from '../../src/cook.js';
-import { LogSink } from '../../src/logs/log-sink.js';
-import { Masker } from '../../src/logs/masker.js';
-import { createRuntime } from '../../src/runtime/factory.js';
 import { prodigyHomeOnHost } from '../../src/runtime/spec.js';
-import { Capture } from '../support/capture.js';
+import { cookWith } from '../support/cook.js';
 import { ground } from '../support/ground.js';
 import { git, gitWorkspace } from '../support/workspace.js';
 
@@ -28,7 +23,7 @@ function checkout(options: { detached?: boolean } = {}): string {
   return gitWorkspace(files, options);
 }
 
-async function runProdigy(
+function runProdigy(
   runtime: 'docker' | 'local',
   workspace: string,
   inputs: Partial<Record<InputName, string>>,
@@ -37,20 +32,7 @@ async function runProdigy(
     runtime === 'docker'
       ? { image: g.prodigyImage, 'pull-policy': 'never' }
       : { env: `PATH=${g.bin}:${process.env.PATH}` };
-  const masker = new Masker();
-  const settings = buildSettings(
-    (name) => ({ runtime, ...runtimeInputs, ...inputs })[name as string] ?? '',
-    { ...process.env, GITHUB_WORKSPACE: workspace, RUNNER_TEMP: `${workspace}-tmp` },
-  );
-  const out = new Capture();
-  const sink = await LogSink.open({ filePath: settings.logPath, stdout: out, stderr: out, masker });
-  const outcome = await cook(settings, {
-    runtime: createRuntime(settings),
-    sink,
-    signal: new AbortController().signal,
-  });
-  await sink.close();
-  return { outcome, shown: out.lines, settings };
+  return cookWith({ runtime, ...runtimeInputs, ...inputs }, { workspace });
 }
 
 describe.each(['docker', 'local'] as const)('real Prodigy on the %s runtime', (runtime) => {
@@ -100,6 +82,19 @@ describe.each(['docker', 'local'] as const)('real Prodigy on the %s runtime', (r
     expect(results.every((r) => r.status === 'Success')).toBe(true);
     expect(outcome.git?.branch).toBe('main');
     expect(outcome.git?.commits).toBeGreaterThanOrEqual(4);
+  });
+
+  it('reports the session branch holding the commits when Prodigy could not merge', async () => {
+    const workspace = checkout();
+    const { outcome } = await runProdigy(runtime, workspace, { workflow: 'unmerged.yml' });
+    // Prodigy exits non-zero when its merge is not verified; the commit is not lost.
+    expect(outcome.status).toBe('failed');
+    expect(outcome.git?.branch).toMatch(/^prodigy-(workflow|session)-/);
+    expect(outcome.git?.commits).toBe(1);
+    expect(git(workspace, 'rev-parse', '--abbrev-ref', 'HEAD')).toBe('main');
+    expect(git(workspace, 'log', '-1', '--format=%s', outcome.git!.branch)).toBe(
+      'unmerged: add unmerged.txt',
+    );
   });
 
   it('fails when Prodigy fails, with its exit code', async () => {

@@ -5,71 +5,29 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import Docker from 'dockerode';
 import { describe, expect, it } from 'vitest';
 import type { InputName } from '../../src/config/names.js';
-import { buildSettings, type Settings } from '../../src/config/settings.js';
-import { cook } from '../../src/cook.js';
-import { LogSink } from '../../src/logs/log-sink.js';
-import { Masker } from '../../src/logs/masker.js';
-import type { RunOutcome } from '../../src/report/outcome.js';
-import { createRuntime } from '../../src/runtime/factory.js';
-import { Capture } from '../support/capture.js';
+import { cookWith } from '../support/cook.js';
+import { groundDocker, leftovers as leftoversOf } from '../support/docker.js';
 import { ground } from '../support/ground.js';
 import { tempWorkspace } from '../support/workspace.js';
 
 const g = ground();
 
-interface Run {
-  outcome: RunOutcome;
-  shown: string[];
-  file: string;
-  settings: Settings;
-}
-
-async function run(
+function run(
   runtime: 'docker' | 'local',
   inputs: Partial<Record<InputName, string>>,
   options: { cancelAfterMs?: number; workspace?: string } = {},
-): Promise<Run> {
-  const workspace = options.workspace ?? tempWorkspace();
-  const masker = new Masker();
-  const settings = buildSettings(
-    (name) =>
-      ({ runtime, image: g.busyboxImage, 'pull-policy': 'never', ...inputs })[name as string] ?? '',
-    { ...process.env, GITHUB_WORKSPACE: workspace, RUNNER_TEMP: workspace + '-tmp' },
-    { onSecret: (value) => masker.add(value) },
+) {
+  return cookWith(
+    { runtime, image: g.busyboxImage, 'pull-policy': 'never', ...inputs },
+    { ...options, workspace: options.workspace ?? tempWorkspace() },
   );
-  const out = new Capture();
-  const sink = await LogSink.open({ filePath: settings.logPath, stdout: out, stderr: out, masker });
-  const cancel = new AbortController();
-  const timer = options.cancelAfterMs
-    ? setTimeout(() => cancel.abort(), options.cancelAfterMs)
-    : undefined;
-  try {
-    const outcome = await cook(settings, {
-      runtime: createRuntime(settings),
-      sink,
-      signal: cancel.signal,
-    });
-    await sink.close();
-    return { outcome, shown: out.lines, file: readFileSync(settings.logPath, 'utf8'), settings };
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
-const docker = new Docker({ socketPath: g.dockerHost.replace(/^unix:\/\//, '') });
+const docker = groundDocker();
 
-async function leftovers(runId: string): Promise<string[]> {
-  const filters = { label: [`io.prodigy.cook-action.run=${runId}`] };
-  const containers = await docker.listContainers({ all: true, filters });
-  const networks = await docker.listNetworks({ filters });
-  return [
-    ...containers.map((c) => `container ${c.Id}`),
-    ...networks.map((n) => `network ${n.Name}`),
-  ];
-}
+const leftovers = (runId: string) => leftoversOf(docker, runId);
 
 describe.each(['docker', 'local'] as const)('the %s runtime', (runtime) => {
   it('succeeds on exit code 0 and relays stdout and stderr', async () => {

@@ -5,15 +5,15 @@
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import Docker from 'dockerode';
 import { describe, expect, it } from 'vitest';
 import { runAction } from '../harness/runner.js';
+import { groundDocker, leftovers as leftoversOf } from '../support/docker.js';
 import { ground } from '../support/ground.js';
 import { git, gitWorkspace, tempWorkspace } from '../support/workspace.js';
 
 const g = ground();
 const actionDir = path.resolve(import.meta.dirname, '../..');
-const docker = new Docker({ socketPath: g.dockerHost.replace(/^unix:\/\//, '') });
+const docker = groundDocker();
 
 function runCommand(
   command: string,
@@ -29,14 +29,20 @@ function runCommand(
   });
 }
 
-async function leftovers(runId: string): Promise<string[]> {
-  const filters = { label: [`io.prodigy.cook-action.run=${runId}`] };
-  const containers = await docker.listContainers({ all: true, filters });
-  const networks = await docker.listNetworks({ filters });
-  return [
-    ...containers.map((c) => `container ${c.Id}`),
-    ...networks.map((n) => `network ${n.Name}`),
-  ];
+const leftovers = (runId: string) => leftoversOf(docker, runId);
+
+/** Live processes whose environment carries the run's id. */
+async function processesOfRun(runId: string): Promise<string[]> {
+  const found: string[] = [];
+  for (const pid of readdirSync('/proc').filter((e) => /^\d+$/.test(e))) {
+    try {
+      const environ = readFileSync(`/proc/${pid}/environ`, 'latin1').split('\0');
+      if (environ.includes(`COOK_ACTION_RUN_ID=${runId}`)) found.push(pid);
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return found;
 }
 
 describe('the action on Docker, through the runner protocol', () => {
@@ -126,6 +132,21 @@ describe('the action on Docker, through the runner protocol', () => {
       new RegExp(`Removed what run ${runId} left: container cook-${runId}, network cook-${runId}`),
     );
     expect(await leftovers(runId)).toEqual([]);
+  });
+
+  it('on the local runtime, post kills the processes a SIGKILLed main left running', async () => {
+    const { main, post } = await runAction({
+      actionDir,
+      workspace: tempWorkspace(),
+      inputs: { runtime: 'local', command: 'sleep 300 & echo process-is-up; wait' },
+      killWhen: (line) => line === 'process-is-up',
+    });
+    expect(main.signal).toBe('SIGKILL');
+    const runId = main.state['run-id']!;
+    expect(post?.lines.join('\n')).toMatch(
+      new RegExp(`Removed what run ${runId} left: process \\d+`),
+    );
+    expect(await processesOfRun(runId)).toEqual([]);
   });
 
   it('delivers 100,000 lines once each and in order', async () => {

@@ -1,6 +1,8 @@
 /** The local runtime: the same workload as a child process, for machines without Docker. */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { readFile, readdir } from 'node:fs/promises';
 import { constants as osConstants } from 'node:os';
+import { RUN_ID_VARIABLE } from '../spec.js';
 import type { ContainerRuntime, ExitStatus, OutputChunk, RunSpec, Workload } from '../types.js';
 
 export function createLocalRuntime(hostEnv: Readonly<Record<string, string>>): ContainerRuntime {
@@ -47,9 +49,36 @@ class LocalRuntime implements ContainerRuntime {
     for (const workload of this.workloads.splice(0)) workload.kill('SIGKILL');
   }
 
-  /** A process does not outlive its parent's cleanup in a form that labels could find. */
-  async sweep(): Promise<string[]> {
-    return [];
+  /**
+   * Processes carry the run's id in their environment (RUN_ID_VARIABLE), as containers carry it in
+   * a label: whatever still has it after main was killed is this run's, and is killed here.
+   */
+  async sweep(runId: string): Promise<string[]> {
+    const marker = `${RUN_ID_VARIABLE}=${runId}`;
+    const removed: string[] = [];
+    let entries: string[];
+    try {
+      entries = await readdir('/proc');
+    } catch {
+      return removed; // No /proc (not Linux): nothing can be found this way.
+    }
+    for (const entry of entries) {
+      if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+      let environ: string;
+      try {
+        environ = await readFile(`/proc/${entry}/environ`, 'latin1');
+      } catch {
+        continue; // Gone, or not ours to read.
+      }
+      if (!environ.split('\0').includes(marker)) continue;
+      try {
+        process.kill(Number(entry), 'SIGKILL');
+        removed.push(`process ${entry}`);
+      } catch {
+        // Exited in the meantime.
+      }
+    }
+    return removed;
   }
 }
 

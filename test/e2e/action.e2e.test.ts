@@ -244,14 +244,17 @@ describe('the action running real Prodigy, through the runner protocol', () => {
       options,
     );
 
-  it('runs a standard workflow in cook-test/prodigy; its commit lands on a branch of the run in the checkout', async () => {
-    const workspace = checkout({ detached: true });
-    const { main } = await runAction({
+  const runInProdigyImage = (workflow: string, workspace: string) =>
+    runAction({
       actionDir,
       workspace,
       env: { DOCKER_HOST: g.dockerHost },
-      inputs: { workflow: 'standard.yml', image: g.prodigyImage, 'pull-policy': 'never' },
+      inputs: { workflow, image: g.prodigyImage, 'pull-policy': 'never' },
     });
+
+  it('runs a standard workflow in cook-test/prodigy; its commit lands on a branch of the run in the checkout', async () => {
+    const workspace = checkout({ detached: true });
+    const { main } = await runInProdigyImage('standard.yml', workspace);
     expect(main.outputs.status, main.lines.slice(-20).join('\n')).toBe('succeeded');
     const branch = `cook/${main.state['run-id']}`;
     expect(main.outputs.branch).toBe(branch);
@@ -263,12 +266,7 @@ describe('the action running real Prodigy, through the runner protocol', () => {
 
   it('runs a MapReduce workflow in cook-test/prodigy; every item and the reduce commit land on main', async () => {
     const workspace = checkout();
-    const { main } = await runAction({
-      actionDir,
-      workspace,
-      env: { DOCKER_HOST: g.dockerHost },
-      inputs: { workflow: 'mapreduce.yml', image: g.prodigyImage, 'pull-policy': 'never' },
-    });
+    const { main } = await runInProdigyImage('mapreduce.yml', workspace);
     expect(main.outputs.status, main.lines.slice(-20).join('\n')).toBe('succeeded');
     expect(
       main.lines.some((l) => l.includes('Map phase completed: 3 successful, 0 failed (total: 3)')),

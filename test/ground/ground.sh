@@ -85,20 +85,27 @@ docker_down() {
 inputs_hash() { cat "$@" | sha256sum | cut -c1-16; }
 image_hash() { docker image inspect --format '{{ index .Config.Labels "io.prodigy.cook-action.ground-hash" }}' "$1" 2>/dev/null || true; }
 
+# build_image NAME HASH FILE...: builds NAME from the FILEs (a Dockerfile among them) unless the
+# image already carries HASH; returns 1 when it was up to date.
+build_image() {
+  local name=$1 hash=$2 ctx
+  shift 2
+  if [ "$(image_hash "$name")" = "$hash" ]; then
+    log "$name is up to date"
+    return 1
+  fi
+  log "building $name"
+  ctx=$(mktemp -d)
+  cp "$@" "$ctx/"
+  # Builds that install packages with apt use host networking; nothing else is reached.
+  docker build -q --network host --label "io.prodigy.cook-action.ground-hash=$hash" -t "$name" "$ctx" >&2
+  rm -rf "$ctx"
+}
+
 build_busybox() {
   apt_install busybox-static
-  local hash
-  hash=$(inputs_hash /bin/busybox "$here/images/busybox/Dockerfile")
-  if [ "$(image_hash "$busybox_image")" = "$hash" ]; then
-    log "$busybox_image is up to date"
-    return 0
-  fi
-  log "building $busybox_image"
-  local ctx
-  ctx=$(mktemp -d)
-  cp /bin/busybox "$here/images/busybox/Dockerfile" "$ctx/"
-  docker build -q --label "io.prodigy.cook-action.ground-hash=$hash" -t "$busybox_image" "$ctx" >&2
-  rm -rf "$ctx"
+  build_image "$busybox_image" "$(inputs_hash /bin/busybox "$here/images/busybox/Dockerfile")" \
+    /bin/busybox "$here/images/busybox/Dockerfile" || true
 }
 
 build_debian() {
@@ -154,18 +161,8 @@ build_prodigy_image() {
     cat "$prodigy" "$here/images/prodigy/Dockerfile" "$here/images/prodigy/claude"
     docker image inspect --format '{{.Id}}' "$debian_image"
   } | sha256sum | cut -c1-16)
-  if [ "$(image_hash "$prodigy_image")" = "$hash" ]; then
-    log "$prodigy_image is up to date"
-    return 0
-  fi
-  log "building $prodigy_image"
-  local ctx
-  ctx=$(mktemp -d)
-  cp "$prodigy" "$here/images/prodigy/Dockerfile" "$here/images/prodigy/claude" "$ctx/"
-  # The build installs git with apt inside the image: host networking, nothing else.
-  docker build -q --network host --label "io.prodigy.cook-action.ground-hash=$hash" \
-    -t "$prodigy_image" "$ctx" >&2
-  rm -rf "$ctx"
+  build_image "$prodigy_image" "$hash" "$prodigy" "$here/images/prodigy/Dockerfile" \
+    "$here/images/prodigy/claude" || return 0
   docker run --rm "$prodigy_image" prodigy --version | grep -qx "prodigy $prodigy_version" ||
     die "$prodigy_image does not run prodigy $prodigy_version"
 }

@@ -107434,7 +107434,11 @@ function dockerMessage(error) {
     const fromJson = e.json?.message;
     if (fromJson)
         return fromJson.trim();
-    return (e.message ?? String(error)).trim();
+    const message = (e.message ?? String(error)).trim();
+    // docker-modem leaves json empty for streamed calls (pull) and prefixes the engine's body with
+    // its own "(HTTP code 500) server error - ".
+    const wrapped = /^\(HTTP code \d+\) [^-]*- ([\s\S]+)$/.exec(message);
+    return wrapped ? wrapped[1].trim() : message;
 }
 function statusCode(error) {
     return error.statusCode;

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import type { InputName } from '../../../src/config/names.js';
 import { buildSettings } from '../../../src/config/settings.js';
 import { containerCreateOptions } from '../../../src/runtime/docker/docker-runtime.js';
+import { dockerMessage } from '../../../src/runtime/docker/errors.js';
 import { buildRunSpec } from '../../../src/runtime/spec.js';
 
 function settingsFor(inputs: Partial<Record<InputName, string>>) {
@@ -87,5 +88,24 @@ describe('containerCreateOptions', () => {
       Init: true,
       DeviceRequests: [{ Driver: '', Count: -1, Capabilities: [['gpu']] }],
     });
+  });
+});
+
+describe('dockerMessage', () => {
+  it("keeps the engine's words and drops docker-modem's wrapper", () => {
+    expect(
+      dockerMessage(
+        Object.assign(
+          new Error('(HTTP code 500) server error - unauthorized: authentication required'),
+          {
+            json: null,
+          },
+        ),
+      ),
+    ).toBe('unauthorized: authentication required');
+    expect(dockerMessage({ json: { message: 'No such image: x ' } })).toBe('No such image: x');
+    expect(dockerMessage(new Error('connect ENOENT /var/run/docker.sock'))).toBe(
+      'connect ENOENT /var/run/docker.sock',
+    );
   });
 });

@@ -1,0 +1,237 @@
+/**
+ * RunSpec → the Kubernetes objects of one run: a Job (created suspended), the Secret holding its
+ * secret environment and the registry credentials, both owned by the Job so they go with it.
+ * Pure: the same spec always gives the same objects, which is what dry-run prints.
+ */
+import type {
+  V1EnvVar,
+  V1Job,
+  V1PodTemplateSpec,
+  V1ResourceRequirements,
+  V1Secret,
+} from '@kubernetes/client-node';
+import type { KubernetesTarget } from '../../config/kubernetes.js';
+import type { PullPolicy } from '../../config/settings.js';
+import type { RunSpec } from '../types.js';
+import { registryOf } from '../docker/image.js';
+
+/** The workload's container name: podFailurePolicy and log reads name it. */
+export const WORKLOAD_CONTAINER = 'workload';
+/** How often the Job may retry a pod lost to the infrastructure (eviction, node drain). */
+export const DISRUPTION_RETRIES = 3;
+
+export interface JobObjects {
+  readonly job: V1Job;
+  /** Secret env and, with registry credentials, the pull secret: one Secret, owned by the Job. */
+  readonly secret?: V1Secret;
+}
+
+export interface JobOptions {
+  readonly namespace: string;
+  readonly target: KubernetesTarget;
+  readonly timeoutMs?: number;
+  /** Who asked for the run, for the Job's annotations. */
+  readonly submitter: string;
+  readonly submittedAt: Date;
+  readonly workflow?: string;
+}
+
+const PULL_POLICIES: Record<PullPolicy, string> = {
+  always: 'Always',
+  'if-not-present': 'IfNotPresent',
+  never: 'Never',
+};
+
+export function jobName(runId: string): string {
+  return `prodigy-${runId}`;
+}
+
+export function secretName(runId: string): string {
+  return `prodigy-${runId}-secrets`;
+}
+
+export function buildJobObjects(spec: RunSpec, options: JobOptions): JobObjects {
+  const container = spec.container;
+  if (!container) throw new Error('The Kubernetes runtime needs a container spec.');
+  const name = jobName(spec.runId);
+  const secret = secretName(spec.runId);
+  const labels = {
+    ...spec.labels,
+    'app.kubernetes.io/name': 'prodigy',
+    'app.kubernetes.io/managed-by': 'cook-action',
+    'app.kubernetes.io/instance': name,
+  };
+  const secretKeys = Object.keys(spec.secretEnv);
+  const pullSecretKey = '.dockerconfigjson';
+  const hasSecret = secretKeys.length > 0 || container.registryAuth !== undefined;
+
+  const env: V1EnvVar[] = [
+    ...Object.entries(spec.env).map(([key, value]) => ({ name: key, value })),
+    ...secretKeys.map((key) => ({
+      name: key,
+      valueFrom: { secretKeyRef: { name: secret, key: `env.${key}` } },
+    })),
+  ];
+
+  const job: V1Job = {
+    apiVersion: 'batch/v1',
+    kind: 'Job',
+    metadata: {
+      name,
+      namespace: options.namespace,
+      labels,
+      annotations: {
+        'io.prodigy.cook-action/workflow': options.workflow ?? '',
+        'io.prodigy.cook-action/submitter': options.submitter,
+        'io.prodigy.cook-action/submitted-at': options.submittedAt.toISOString(),
+      },
+    },
+    spec: {
+      // Created suspended: the Secret it needs is created next, owned by the Job, and only then
+      // does the Job start its pod.
+      suspend: true,
+      ttlSecondsAfterFinished: options.target.ttlSecondsAfterFinished,
+      ...(options.timeoutMs === undefined
+        ? {}
+        : { activeDeadlineSeconds: Math.max(1, Math.ceil(options.timeoutMs / 1000)) }),
+      backoffLimit: DISRUPTION_RETRIES,
+      podFailurePolicy: {
+        rules: [
+          // The workload's own non-zero exit is its answer: never retried.
+          {
+            action: 'FailJob',
+            onExitCodes: { containerName: WORKLOAD_CONTAINER, operator: 'NotIn', values: [0] },
+          },
+          // A pod lost to the infrastructure (eviction, preemption, drain) does not count
+          // against the retries.
+          { action: 'Ignore', onPodConditions: [{ type: 'DisruptionTarget', status: 'True' }] },
+        ],
+      },
+      template: {
+        metadata: { labels },
+        spec: {
+          restartPolicy: 'Never',
+          ...(options.target.serviceAccount
+            ? { serviceAccountName: options.target.serviceAccount }
+            : { automountServiceAccountToken: false }),
+          ...(container.registryAuth ? { imagePullSecrets: [{ name: secret }] } : {}),
+          securityContext: {
+            seccompProfile: { type: 'RuntimeDefault' },
+            ...userSecurityContext(container.user),
+          },
+          containers: [
+            {
+              name: WORKLOAD_CONTAINER,
+              image: container.image,
+              imagePullPolicy: PULL_POLICIES[container.pullPolicy],
+              command: [...spec.argv],
+              workingDir: spec.workdir,
+              env,
+              resources: resources(spec),
+              securityContext: {
+                allowPrivilegeEscalation: false,
+                privileged: false,
+                capabilities: {
+                  drop: ['NET_RAW', 'SYS_ADMIN', 'SYS_PTRACE', 'MKNOD', 'AUDIT_WRITE'],
+                },
+              },
+              volumeMounts: [{ name: 'workspace', mountPath: spec.workdir }],
+            },
+          ],
+          volumes: [{ name: 'workspace', emptyDir: {} }],
+        },
+      },
+    },
+  };
+
+  const objects: JobObjects = {
+    job: options.target.podTemplate ? withPodTemplate(job, options.target.podTemplate) : job,
+    ...(hasSecret
+      ? {
+          secret: {
+            apiVersion: 'v1',
+            kind: 'Secret',
+            metadata: { name: secret, namespace: options.namespace, labels },
+            // Opaque with the pull credentials under .dockerconfigjson: kubelet reads that key
+            // from any Secret named in imagePullSecrets.
+            type: container.registryAuth ? 'kubernetes.io/dockerconfigjson' : 'Opaque',
+            stringData: {
+              ...Object.fromEntries(secretKeys.map((key) => [`env.${key}`, spec.secretEnv[key]!])),
+              ...(container.registryAuth
+                ? { [pullSecretKey]: dockerConfigJson(container.image, container.registryAuth) }
+                : {}),
+            },
+          },
+        }
+      : {}),
+  };
+  return objects;
+}
+
+function resources(spec: RunSpec): V1ResourceRequirements {
+  const container = spec.container!;
+  const amounts: Record<string, string> = {};
+  if (container.cpu) amounts.cpu = `${container.cpu.millicores}m`;
+  if (container.memory) amounts.memory = String(container.memory.bytes);
+  const gpus = container.gpus === 'all' ? undefined : container.gpus;
+  if (gpus !== undefined) amounts['nvidia.com/gpu'] = String(gpus);
+  if (Object.keys(amounts).length === 0) return {};
+  return { requests: { ...amounts }, limits: { ...amounts } };
+}
+
+function userSecurityContext(user: string | undefined): Record<string, number> {
+  if (!user) return {};
+  const [uid, gid] = user.split(':');
+  const result: Record<string, number> = {};
+  if (uid !== undefined && /^\d+$/.test(uid)) result.runAsUser = Number(uid);
+  if (gid !== undefined && /^\d+$/.test(gid)) result.runAsGroup = Number(gid);
+  return result;
+}
+
+function dockerConfigJson(image: string, auth: { username: string; password: string }): string {
+  // An image without a registry host is Docker Hub's, which the kubelet files under docker.io.
+  const registry = registryOf(image) ?? 'docker.io';
+  const encoded = Buffer.from(`${auth.username}:${auth.password}`).toString('base64');
+  return JSON.stringify({
+    auths: { [registry]: { username: auth.username, password: auth.password, auth: encoded } },
+  });
+}
+
+/**
+ * The user's pod-template YAML merged over the Job's template: mappings merge key by key, and
+ * lists of named things (containers, volumes, env) merge by name, as a strategic merge would.
+ */
+export function withPodTemplate(job: V1Job, overlay: Readonly<Record<string, unknown>>): V1Job {
+  const template = job.spec!.template as unknown as Record<string, unknown>;
+  return {
+    ...job,
+    spec: { ...job.spec!, template: merge(template, overlay) as V1PodTemplateSpec },
+  };
+}
+
+function merge(base: unknown, overlay: unknown): unknown {
+  if (Array.isArray(base) && Array.isArray(overlay)) {
+    const named = (items: unknown[]) =>
+      items.every((item) => item && typeof item === 'object' && 'name' in (item as object));
+    if (!named(base) || !named(overlay)) return overlay;
+    const result = [...base] as { name: string }[];
+    for (const item of overlay as { name: string }[]) {
+      const index = result.findIndex((existing) => existing.name === item.name);
+      if (index >= 0) result[index] = merge(result[index], item) as { name: string };
+      else result.push(item);
+    }
+    return result;
+  }
+  if (isMapping(base) && isMapping(overlay)) {
+    const result: Record<string, unknown> = { ...base };
+    for (const [key, value] of Object.entries(overlay)) {
+      result[key] = key in base ? merge(base[key], value) : value;
+    }
+    return result;
+  }
+  return overlay;
+}
+
+function isMapping(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}

@@ -1,0 +1,142 @@
+import { describe, expect, it } from 'vitest';
+import { buildJobObjects, withPodTemplate } from '../../../src/runtime/kubernetes/manifest.js';
+import type { RunSpec } from '../../../src/runtime/types.js';
+
+const spec: RunSpec = {
+  runId: 'abc123',
+  name: 'cook-abc123',
+  labels: { 'io.prodigy.cook-action.run': 'abc123' },
+  argv: ['sh', '-c', 'echo hi'],
+  workdir: '/workspace',
+  env: { PLAIN: 'visible' },
+  secretEnv: { TOKEN: 's3cret' },
+  mounts: [],
+  container: {
+    image: 'registry.example.invalid/team/agent:1',
+    pullPolicy: 'if-not-present',
+    network: 'bridge',
+    cpu: { millicores: 500, text: '500m' },
+    memory: { bytes: 512 * 1024 ** 2, text: '512Mi' },
+    gpus: 1,
+    user: '1001:1001',
+    registryAuth: { username: 'me', password: 'pw' },
+  },
+};
+
+const options = {
+  namespace: 'cooking',
+  target: { kubeconfig: { kind: 'default' as const }, ttlSecondsAfterFinished: 600 },
+  timeoutMs: 90_500,
+  submitter: 'octocat',
+  submittedAt: new Date('2026-11-23T10:00:00Z'),
+  workflow: 'workflows/fix.yml',
+};
+
+describe('buildJobObjects', () => {
+  const { job, secret } = buildJobObjects(spec, options);
+  const pod = job.spec!.template.spec!;
+  const container = pod.containers[0]!;
+
+  it('names, labels and annotates the Job for the run', () => {
+    expect(job.metadata).toMatchObject({
+      name: 'prodigy-abc123',
+      namespace: 'cooking',
+      labels: { 'io.prodigy.cook-action.run': 'abc123', 'app.kubernetes.io/name': 'prodigy' },
+      annotations: {
+        'io.prodigy.cook-action/workflow': 'workflows/fix.yml',
+        'io.prodigy.cook-action/submitter': 'octocat',
+        'io.prodigy.cook-action/submitted-at': '2026-11-23T10:00:00.000Z',
+      },
+    });
+    expect(job.spec!.template.metadata!.labels).toMatchObject({
+      'io.prodigy.cook-action.run': 'abc123',
+    });
+  });
+
+  it('bounds the Job on the server and never retries the workload’s own failure', () => {
+    expect(job.spec).toMatchObject({
+      suspend: true,
+      ttlSecondsAfterFinished: 600,
+      activeDeadlineSeconds: 91,
+      backoffLimit: 3,
+    });
+    expect(job.spec!.podFailurePolicy!.rules).toEqual([
+      {
+        action: 'FailJob',
+        onExitCodes: { containerName: 'workload', operator: 'NotIn', values: [0] },
+      },
+      { action: 'Ignore', onPodConditions: [{ type: 'DisruptionTarget', status: 'True' }] },
+    ]);
+    expect(pod.restartPolicy).toBe('Never');
+  });
+
+  it('sets requests and limits, the pull policy and the user', () => {
+    expect(container.resources).toEqual({
+      requests: { cpu: '500m', memory: String(512 * 1024 ** 2), 'nvidia.com/gpu': '1' },
+      limits: { cpu: '500m', memory: String(512 * 1024 ** 2), 'nvidia.com/gpu': '1' },
+    });
+    expect(container.imagePullPolicy).toBe('IfNotPresent');
+    expect(pod.securityContext).toMatchObject({
+      runAsUser: 1001,
+      runAsGroup: 1001,
+      seccompProfile: { type: 'RuntimeDefault' },
+    });
+    expect(container.securityContext).toMatchObject({
+      allowPrivilegeEscalation: false,
+      privileged: false,
+    });
+    expect(pod.automountServiceAccountToken).toBe(false);
+  });
+
+  it('keeps secret values out of the Job: they live in the Secret, referenced by key', () => {
+    expect(JSON.stringify(job)).not.toContain('s3cret');
+    expect(JSON.stringify(job)).not.toContain('"pw"');
+    expect(container.env).toEqual([
+      { name: 'PLAIN', value: 'visible' },
+      {
+        name: 'TOKEN',
+        valueFrom: { secretKeyRef: { name: 'prodigy-abc123-secrets', key: 'env.TOKEN' } },
+      },
+    ]);
+    expect(pod.imagePullSecrets).toEqual([{ name: 'prodigy-abc123-secrets' }]);
+    expect(secret?.type).toBe('kubernetes.io/dockerconfigjson');
+    expect(secret?.stringData?.['env.TOKEN']).toBe('s3cret');
+    expect(JSON.parse(secret!.stringData!['.dockerconfigjson']!)).toEqual({
+      auths: {
+        'registry.example.invalid': {
+          username: 'me',
+          password: 'pw',
+          auth: Buffer.from('me:pw').toString('base64'),
+        },
+      },
+    });
+  });
+
+  it('has no Secret when there is nothing secret', () => {
+    const plain = buildJobObjects(
+      { ...spec, secretEnv: {}, container: { ...spec.container!, registryAuth: undefined } },
+      options,
+    );
+    expect(plain.secret).toBeUndefined();
+    expect(plain.job.spec!.template.spec!.imagePullSecrets).toBeUndefined();
+  });
+});
+
+describe('withPodTemplate', () => {
+  it('merges mappings and named lists, and adds what is new', () => {
+    const { job } = buildJobObjects(spec, options);
+    const merged = withPodTemplate(job, {
+      spec: {
+        nodeSelector: { pool: 'agents' },
+        tolerations: [{ key: 'dedicated', operator: 'Exists' }],
+        containers: [{ name: 'workload', env: [{ name: 'EXTRA', value: '1' }] }],
+      },
+    });
+    const pod = merged.spec!.template.spec!;
+    expect(pod.nodeSelector).toEqual({ pool: 'agents' });
+    expect(pod.tolerations).toEqual([{ key: 'dedicated', operator: 'Exists' }]);
+    expect(pod.containers[0]!.image).toBe('registry.example.invalid/team/agent:1');
+    expect(pod.containers[0]!.env!.map((e) => e.name)).toEqual(['PLAIN', 'TOKEN', 'EXTRA']);
+    expect(pod.restartPolicy).toBe('Never');
+  });
+});

@@ -212,6 +212,12 @@ export function judge(
   exit: ExitStatus | undefined,
   memoryLimit: string | undefined,
 ): { status: RunStatus; reason: string } {
+  if (exit?.timedOut) {
+    return {
+      status: 'timed-out',
+      reason: `the engine stopped the run at its deadline (${exit.error ?? 'timed out'})`,
+    };
+  }
   if (!exit || exit.exitCode === undefined) {
     return {
       status: 'failed',

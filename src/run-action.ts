@@ -51,6 +51,7 @@ export async function runAction(): Promise<void> {
       signal: cancel.signal,
       onStarted: (id) => {
         if (settings.runtime === 'docker') core.setOutput(Outputs.containerId, id);
+        if (settings.runtime === 'kubernetes') core.setOutput(Outputs.jobName, id);
       },
       group: async (title, body) => {
         sink.note(`::group::${title}`);

@@ -1,6 +1,7 @@
 /** The post step: remove whatever this run left behind, found by the labels saved in state. */
 import * as core from '@actions/core';
-import { readRunState } from './config/action.js';
+import { readKubernetesTarget, readRunState } from './config/action.js';
+import { createKubernetesRuntime } from './runtime/kubernetes/kubernetes-runtime.js';
 import { createDockerRuntime } from './runtime/docker/docker-runtime.js';
 import { createLocalRuntime } from './runtime/local/local-runtime.js';
 
@@ -12,7 +13,10 @@ export async function runPost(): Promise<void> {
   }
   let runtime;
   if (state.runtime === 'local') runtime = createLocalRuntime({});
-  else if (state.docker) runtime = createDockerRuntime(state.docker);
+  else if (state.runtime === 'kubernetes') {
+    const target = readKubernetesTarget((value) => core.setSecret(value));
+    runtime = createKubernetesRuntime({ target, submitter: 'cook-action post' });
+  } else if (state.docker) runtime = createDockerRuntime(state.docker);
   else {
     core.info(`Nothing to clean up for runtime '${state.runtime}'.`);
     return;

@@ -6,6 +6,7 @@ import {
   dockerConnection,
   type Settings,
 } from './settings.js';
+import { kubernetesInputs, type KubernetesTarget } from './kubernetes.js';
 import { States, type InputName } from './names.js';
 import type { RuntimeKind } from './settings.js';
 
@@ -16,6 +17,15 @@ export function actionInput(name: InputName): string {
 
 export function readActionSettings(onSecret: (value: string) => void): Settings {
   return buildSettings(actionInput, process.env, { onSecret });
+}
+
+/**
+ * The cluster, read again from the inputs in post: its credentials are inputs, never state, and
+ * are masked before anything is printed.
+ */
+export function readKubernetesTarget(onSecret: (value: string) => void): KubernetesTarget {
+  return kubernetesInputs(actionInput, process.env.GITHUB_WORKSPACE ?? process.cwd(), onSecret)
+    .target;
 }
 
 /** What post needs to find and remove what main created, saved before anything is created. */

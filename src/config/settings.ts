@@ -7,6 +7,7 @@ import { existsSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { InputError } from './errors.js';
+import { kubernetesInputs, type KubernetesTarget } from './kubernetes.js';
 import { DEFAULT_IMAGE, Inputs, type InputName } from './names.js';
 import {
   type CpuQuantity,
@@ -58,6 +59,8 @@ export interface GitHubContext {
   readonly runAttempt?: string;
   readonly job?: string;
   readonly repository?: string;
+  /** Who started the run: the GitHub actor, or the local user. */
+  readonly actor?: string;
   readonly serverUrl: string;
 }
 
@@ -110,7 +113,12 @@ export interface LocalSettings extends CommonSettings {
   readonly ignoredInputs: readonly InputName[];
 }
 
-export type Settings = DockerSettings | LocalSettings;
+export interface KubernetesSettings extends CommonSettings, ContainerSettings {
+  readonly runtime: 'kubernetes';
+  readonly kubernetes: KubernetesTarget;
+}
+
+export type Settings = DockerSettings | LocalSettings | KubernetesSettings;
 
 /** Reads one raw input (untrimmed, '' when unset). */
 export type InputSource = (name: InputName) => string;
@@ -140,13 +148,6 @@ export function buildSettings(input: InputSource, env: Env, deps: SettingsDeps =
   const plainEnv = parseKeyValueLines(Inputs.env, get(Inputs.env), false);
 
   const runtime = parseChoice(Inputs.runtime, get(Inputs.runtime), RUNTIMES, 'docker');
-  if (runtime === 'kubernetes') {
-    throw new InputError(
-      Inputs.runtime,
-      'kubernetes',
-      "'docker' or 'local': this build cannot run Kubernetes Jobs yet",
-    );
-  }
   for (const name of [Inputs.shard, Inputs.maxParallel] as const) {
     if (trimmed(name) !== '') {
       throw new InputError(
@@ -176,6 +177,7 @@ export function buildSettings(input: InputSource, env: Env, deps: SettingsDeps =
     runAttempt: env.GITHUB_RUN_ATTEMPT,
     job: env.GITHUB_JOB,
     repository: env.GITHUB_REPOSITORY,
+    actor: env.GITHUB_ACTOR || env.USER,
     serverUrl: env.GITHUB_SERVER_URL || 'https://github.com',
   };
 
@@ -196,7 +198,11 @@ export function buildSettings(input: InputSource, env: Env, deps: SettingsDeps =
   };
   // Validated for every runtime, so a typo fails the same way wherever it runs.
   parseNonNegativeInteger(Inputs.ttlSeconds, get(Inputs.ttlSeconds), 3600);
-  const container = containerSettings(input);
+  const kube =
+    runtime === 'kubernetes'
+      ? kubernetesInputs(input, workspace, (value) => deps.onSecret?.(value))
+      : undefined;
+  const container = containerSettings(input, kube?.image);
 
   if (runtime === 'local') {
     const containerOnly: InputName[] = [
@@ -216,10 +222,16 @@ export function buildSettings(input: InputSource, env: Env, deps: SettingsDeps =
       ignoredInputs,
     });
   }
+  if (runtime === 'kubernetes') {
+    return Object.freeze({ ...common, ...container, runtime, kubernetes: kube!.target });
+  }
   return Object.freeze({ ...common, ...container, runtime, docker: dockerConnection(env) });
 }
 
-function containerSettings(input: InputSource): ContainerSettings {
+function containerSettings(
+  input: InputSource,
+  clusterImage: string | undefined,
+): ContainerSettings {
   const trimmed = (name: InputName) => input(name).trim();
   const username = trimmed(Inputs.registryUsername);
   const password = input(Inputs.registryPassword);
@@ -234,7 +246,7 @@ function containerSettings(input: InputSource): ContainerSettings {
   if (user !== '' && !/^[A-Za-z0-9_.-]+(:[A-Za-z0-9_.-]+)?$/.test(user)) {
     throw new InputError(Inputs.user, user, 'a user name or id, optionally with :group');
   }
-  const image = trimmed(Inputs.image) || DEFAULT_IMAGE;
+  const image = trimmed(Inputs.image) || clusterImage || DEFAULT_IMAGE;
   if (/\s/.test(image) || !/^[a-z0-9]/i.test(image)) {
     throw new InputError(Inputs.image, image, 'an image reference such as debian:bookworm-slim');
   }

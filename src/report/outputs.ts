@@ -12,6 +12,9 @@ export function outcomeOutputs(outcome: RunOutcome): Partial<Record<OutputName, 
     ...(outcome.runtime === 'docker' && outcome.workloadId
       ? { [Outputs.containerId]: outcome.workloadId }
       : {}),
+    ...(outcome.runtime === 'kubernetes' && outcome.workloadId
+      ? { [Outputs.jobName]: outcome.workloadId }
+      : {}),
     ...(outcome.git
       ? { [Outputs.branch]: outcome.git.branch, [Outputs.commits]: String(outcome.git.commits) }
       : {}),

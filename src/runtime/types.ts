@@ -49,6 +49,8 @@ export interface ExitStatus {
   readonly oomKilled: boolean;
   /** The engine's own words when it could not run the workload. */
   readonly error?: string;
+  /** The engine stopped the workload at its deadline (Kubernetes activeDeadlineSeconds). */
+  readonly timedOut?: boolean;
 }
 
 /** A workload that was started. */
@@ -67,7 +69,7 @@ export interface Workload {
 }
 
 export interface ContainerRuntime {
-  readonly kind: 'docker' | 'local';
+  readonly kind: 'docker' | 'local' | 'kubernetes';
   /** Human-readable description of what start() would create, secrets hidden (dry-run). */
   describe(spec: RunSpec): string;
   /** Makes the image and network ready; reports progress through log. */

@@ -1,0 +1,506 @@
+/** The Kubernetes runtime: one Job on the cluster a kubeconfig names, followed with watches. */
+import type { V1Job, V1Pod, V1ContainerStatus } from '@kubernetes/client-node';
+import { stringify } from 'yaml';
+import type { KubernetesTarget } from '../../config/kubernetes.js';
+import type { ContainerRuntime, ExitStatus, OutputChunk, RunSpec, Workload } from '../types.js';
+import { apiMessage, type Cluster, connect, statusOf, withRetries } from './client.js';
+import { buildJobObjects, type JobOptions, WORKLOAD_CONTAINER } from './manifest.js';
+import { followPodLog, openPodLog } from './pod-logs.js';
+import { preflight } from './preflight.js';
+import { listAndWatch } from './watch.js';
+
+/** Waiting reasons that no amount of waiting mends: the run fails at once, with the reason. */
+const FATAL_WAITING = new Set([
+  'ErrImagePull',
+  'ImagePullBackOff',
+  'InvalidImageName',
+  'ErrImageNeverPull',
+  'CreateContainerConfigError',
+  'CreateContainerError',
+]);
+
+/** How long a pod may stay unschedulable before the run fails, saying why. */
+export const SCHEDULING_TIMEOUT_MS = 120_000;
+
+export interface KubernetesRuntimeOptions {
+  readonly target: KubernetesTarget;
+  readonly timeoutMs?: number;
+  readonly submitter: string;
+  readonly workflow?: string;
+  readonly now?: () => Date;
+}
+
+export function createKubernetesRuntime(options: KubernetesRuntimeOptions): ContainerRuntime {
+  return new KubernetesRuntime(options);
+}
+
+class KubernetesRuntime implements ContainerRuntime {
+  readonly kind = 'kubernetes' as const;
+  private cluster: Cluster | undefined;
+  private log: (message: string) => void = () => {};
+  private readonly created: { job?: string; secret?: string } = {};
+  private readonly workloads: KubernetesWorkload[] = [];
+  private closed = false;
+
+  constructor(private readonly options: KubernetesRuntimeOptions) {}
+
+  private jobOptions(namespace: string): JobOptions {
+    return {
+      namespace,
+      target: this.options.target,
+      ...(this.options.timeoutMs === undefined ? {} : { timeoutMs: this.options.timeoutMs }),
+      submitter: this.options.submitter,
+      submittedAt: (this.options.now ?? (() => new Date()))(),
+      ...(this.options.workflow ? { workflow: this.options.workflow } : {}),
+    };
+  }
+
+  describe(spec: RunSpec): string {
+    const namespace = this.options.target.namespace ?? 'default';
+    const { job, secret } = buildJobObjects(spec, this.jobOptions(namespace));
+    const documents: unknown[] = [job];
+    if (secret) {
+      const hidden = Object.fromEntries(
+        Object.keys(secret.stringData ?? {}).map((key) => [key, '***']),
+      );
+      documents.push({ ...secret, stringData: hidden });
+    }
+    return documents.map((doc) => stringify(doc).trimEnd()).join('\n---\n');
+  }
+
+  private connected(): Cluster {
+    if (!this.cluster) this.cluster = connect(this.options.target);
+    return this.cluster;
+  }
+
+  async prepare(_spec: RunSpec, log: (message: string) => void): Promise<void> {
+    this.log = log;
+    const cluster = this.connected();
+    const version = await preflight(cluster);
+    log(
+      `Connected to ${cluster.server} (Kubernetes ${version}), namespace ${cluster.namespace}; the credentials may do all the run needs.`,
+    );
+  }
+
+  async start(spec: RunSpec): Promise<Workload> {
+    if (this.closed) throw new Error('The run was cleaned up; nothing more is created.');
+    const cluster = this.connected();
+    const { job, secret } = buildJobObjects(spec, this.jobOptions(cluster.namespace));
+    const name = job.metadata!.name!;
+    const created = await withRetries(`Creating Job ${name}`, () =>
+      cluster.batch.createNamespacedJob({ namespace: cluster.namespace, body: job }),
+    );
+    this.created.job = name;
+    this.log(`Created Job ${name} in namespace ${cluster.namespace}.`);
+    if (secret) {
+      secret.metadata!.ownerReferences = [
+        {
+          apiVersion: 'batch/v1',
+          kind: 'Job',
+          name,
+          uid: created.metadata!.uid!,
+          controller: false,
+        },
+      ];
+      await withRetries(`Creating Secret ${secret.metadata!.name}`, () =>
+        cluster.core.createNamespacedSecret({ namespace: cluster.namespace, body: secret }),
+      );
+      this.created.secret = secret.metadata!.name!;
+    }
+    const workload = new KubernetesWorkload(cluster, name, this.log);
+    this.workloads.push(workload);
+    // Started only now: the Secret its pod needs exists.
+    await withRetries(`Starting Job ${name}`, () =>
+      cluster.batch.patchNamespacedJob({
+        name,
+        namespace: cluster.namespace,
+        body: [{ op: 'replace', path: '/spec/suspend', value: false }],
+      }),
+    );
+    return workload;
+  }
+
+  async cleanup(): Promise<void> {
+    this.closed = true;
+    const cluster = this.cluster;
+    if (!cluster) return;
+    try {
+      const failures: string[] = [];
+      if (this.created.job) {
+        await deleteJob(cluster, this.created.job, 0).catch((error: unknown) =>
+          failures.push(`Job ${this.created.job}: ${apiMessage(error)}`),
+        );
+      }
+      if (this.created.secret) {
+        await ignoreNotFound(() =>
+          cluster.core.deleteNamespacedSecret({
+            name: this.created.secret!,
+            namespace: cluster.namespace,
+          }),
+        ).catch((error: unknown) =>
+          failures.push(`Secret ${this.created.secret}: ${apiMessage(error)}`),
+        );
+      }
+      for (const workload of this.workloads.splice(0)) workload.close();
+      if (this.created.job) await waitGone(cluster, this.created.job, 10_000);
+      if (failures.length > 0) throw new Error(`Could not delete ${failures.join('; ')}`);
+    } finally {
+      cluster.close();
+    }
+  }
+
+  async sweep(runId: string): Promise<string[]> {
+    const cluster = this.connected();
+    try {
+      const labelSelector = `io.prodigy.cook-action.run=${runId}`;
+      const removed: string[] = [];
+      const jobs = await cluster.batch.listNamespacedJob({
+        namespace: cluster.namespace,
+        labelSelector,
+      });
+      for (const job of jobs.items) {
+        await deleteJob(cluster, job.metadata!.name!, 0);
+        removed.push(`Job ${job.metadata!.name}`);
+      }
+      const secrets = await cluster.core.listNamespacedSecret({
+        namespace: cluster.namespace,
+        labelSelector,
+      });
+      for (const secret of secrets.items) {
+        await ignoreNotFound(() =>
+          cluster.core.deleteNamespacedSecret({
+            name: secret.metadata!.name!,
+            namespace: cluster.namespace,
+          }),
+        );
+        removed.push(`Secret ${secret.metadata!.name}`);
+      }
+      const pods = await cluster.core.listNamespacedPod({
+        namespace: cluster.namespace,
+        labelSelector,
+      });
+      for (const pod of pods.items) {
+        await ignoreNotFound(() =>
+          cluster.core.deleteNamespacedPod({
+            name: pod.metadata!.name!,
+            namespace: cluster.namespace,
+            gracePeriodSeconds: 0,
+          }),
+        );
+        removed.push(`pod ${pod.metadata!.name}`);
+      }
+      return removed;
+    } finally {
+      cluster.close();
+    }
+  }
+}
+
+async function ignoreNotFound(call: () => Promise<unknown>): Promise<void> {
+  try {
+    await call();
+  } catch (error) {
+    if (statusOf(error) !== 404) throw error;
+  }
+}
+
+/** Deletes a Job and, in the foreground, its pods, giving them graceSeconds to stop. */
+async function deleteJob(cluster: Cluster, name: string, graceSeconds: number): Promise<void> {
+  await ignoreNotFound(() =>
+    cluster.batch.deleteNamespacedJob({
+      name,
+      namespace: cluster.namespace,
+      propagationPolicy: 'Foreground',
+      gracePeriodSeconds: graceSeconds,
+    }),
+  );
+  // Foreground deletion waits for the pods, which keep their own grace period: shorten it.
+  const pods = await cluster.core.listNamespacedPod({
+    namespace: cluster.namespace,
+    labelSelector: `batch.kubernetes.io/job-name=${name}`,
+  });
+  await Promise.all(
+    pods.items.map((pod) =>
+      ignoreNotFound(() =>
+        cluster.core.deleteNamespacedPod({
+          name: pod.metadata!.name!,
+          namespace: cluster.namespace,
+          gracePeriodSeconds: graceSeconds,
+        }),
+      ),
+    ),
+  );
+}
+
+async function waitGone(cluster: Cluster, job: string, ms: number): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    const exists = await cluster.batch
+      .readNamespacedJob({ name: job, namespace: cluster.namespace })
+      .then(
+        () => true,
+        (error: unknown) => statusOf(error) !== 404,
+      );
+    const pods = await cluster.core.listNamespacedPod({
+      namespace: cluster.namespace,
+      labelSelector: `batch.kubernetes.io/job-name=${job}`,
+    });
+    if (!exists && pods.items.length === 0) return;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  throw new Error(`Job ${job} and its pods were still there ${ms / 1000}s after deletion`);
+}
+
+function workloadStatus(pod: V1Pod): V1ContainerStatus | undefined {
+  return pod.status?.containerStatuses?.find((s) => s.name === WORKLOAD_CONTAINER);
+}
+
+/** A Job that was started: its pods and the Job itself followed by watches. */
+class KubernetesWorkload implements Workload {
+  readonly id: string;
+  private readonly stop$ = new AbortController();
+  private readonly pods = new Map<string, V1Pod>();
+  private readonly order: string[] = [];
+  private job: V1Job | undefined;
+  private listeners: (() => void)[] = [];
+  private readonly verdict: Promise<ExitStatus>;
+  private settle!: (status: ExitStatus) => void;
+  private settled = false;
+  private readonly said = new Set<string>();
+  private unschedulableSince: number | undefined;
+
+  constructor(
+    private readonly cluster: Cluster,
+    name: string,
+    private readonly log: (message: string) => void,
+  ) {
+    this.id = name;
+    this.verdict = new Promise((resolve) => (this.settle = resolve));
+    const ns = cluster.namespace;
+    const watchFailed = (what: string) => (error: unknown) =>
+      this.finish({
+        exitCode: undefined,
+        oomKilled: false,
+        error: `watching the ${what} failed: ${apiMessage(error)}`,
+      });
+    void listAndWatch<V1Pod>({
+      config: cluster.config,
+      path: `/api/v1/namespaces/${ns}/pods`,
+      query: { labelSelector: `batch.kubernetes.io/job-name=${name}` },
+      list: () =>
+        cluster.core.listNamespacedPod({
+          namespace: ns,
+          labelSelector: `batch.kubernetes.io/job-name=${name}`,
+        }),
+      onEvent: (type, pod) => this.onPod(type, pod),
+      signal: this.stop$.signal,
+    }).catch(watchFailed('pods'));
+    void listAndWatch<V1Job>({
+      config: cluster.config,
+      path: `/apis/batch/v1/namespaces/${ns}/jobs`,
+      query: { fieldSelector: `metadata.name=${name}` },
+      list: () =>
+        cluster.batch.listNamespacedJob({ namespace: ns, fieldSelector: `metadata.name=${name}` }),
+      onEvent: (type, job) => this.onJob(type, job),
+      signal: this.stop$.signal,
+    }).catch(watchFailed('Job'));
+    const timer = setInterval(() => this.checkScheduling(), 1000);
+    this.stop$.signal.addEventListener('abort', () => clearInterval(timer), { once: true });
+  }
+
+  private changed(): void {
+    for (const listener of this.listeners.splice(0)) listener();
+  }
+
+  /** Resolves at the next change of a pod or the Job. */
+  private nextChange(): Promise<void> {
+    return new Promise((resolve) => this.listeners.push(resolve));
+  }
+
+  private sayOnce(key: string, message: string): void {
+    if (this.said.has(key)) return;
+    this.said.add(key);
+    this.log(message);
+  }
+
+  private onPod(type: string, pod: V1Pod): void {
+    const name = pod.metadata!.name!;
+    if (!this.pods.has(name)) this.order.push(name);
+    if (type !== 'DELETED') this.pods.set(name, pod);
+    const scheduled = pod.status?.conditions?.find((c) => c.type === 'PodScheduled');
+    if (scheduled?.status === 'True')
+      this.sayOnce(`${name}/scheduled`, `Pod ${name} scheduled on node ${pod.spec?.nodeName}.`);
+    if (scheduled?.status === 'False' && scheduled.reason === 'Unschedulable') {
+      this.unschedulableSince ??= Date.now();
+      this.sayOnce(
+        `${name}/unschedulable`,
+        `Pod ${name} cannot be scheduled yet: ${scheduled.message}`,
+      );
+    } else if (scheduled?.status === 'True') this.unschedulableSince = undefined;
+    const status = workloadStatus(pod);
+    const waiting = status?.state?.waiting;
+    if (waiting?.reason === 'ContainerCreating')
+      this.sayOnce(
+        `${name}/creating`,
+        `Pulling ${pod.spec?.containers[0]?.image} and creating the container…`,
+      );
+    if (waiting?.reason && FATAL_WAITING.has(waiting.reason)) {
+      void this.failWithEvents(
+        name,
+        `the container cannot start: ${waiting.reason}: ${waiting.message ?? ''}`.trim(),
+      );
+    }
+    if (status?.state?.running) this.sayOnce(`${name}/running`, `Pod ${name} is running.`);
+    const terminated = status?.state?.terminated;
+    if (terminated) {
+      this.sayOnce(
+        `${name}/terminated`,
+        `Pod ${name} finished: exit code ${terminated.exitCode}${terminated.reason ? ` (${terminated.reason})` : ''}.`,
+      );
+    }
+    if (pod.status?.reason === 'Evicted')
+      this.sayOnce(
+        `${name}/evicted`,
+        `Pod ${name} was evicted: ${pod.status.message}; the Job retries it.`,
+      );
+    this.changed();
+  }
+
+  private onJob(type: string, job: V1Job): void {
+    if (type === 'DELETED') {
+      this.finish({ ...this.lastExit(), error: 'the Job was deleted' });
+      return;
+    }
+    this.job = job;
+    const conditions = job.status?.conditions ?? [];
+    const failed = conditions.find((c) => c.type === 'Failed' && c.status === 'True');
+    const complete = conditions.find((c) => c.type === 'Complete' && c.status === 'True');
+    if (complete) this.finish(this.lastExit());
+    else if (failed) {
+      const exit = this.lastExit();
+      if (failed.reason === 'DeadlineExceeded')
+        this.finish({ ...exit, timedOut: true, error: `DeadlineExceeded: ${failed.message}` });
+      else if (failed.reason === 'BackoffLimitExceeded') {
+        void this.failWithEvents(
+          this.order.at(-1),
+          `the retry budget is spent: ${failed.message}`,
+          exit,
+        );
+      } else
+        this.finish({
+          ...exit,
+          ...(exit.exitCode === undefined ? { error: `${failed.reason}: ${failed.message}` } : {}),
+        });
+    }
+    this.changed();
+  }
+
+  /** The exit code and OOM flag of the newest pod's workload container, if it ended. */
+  private lastExit(): ExitStatus {
+    for (const name of [...this.order].reverse()) {
+      const terminated = workloadStatus(this.pods.get(name) ?? {})?.state?.terminated;
+      if (terminated)
+        return { exitCode: terminated.exitCode, oomKilled: terminated.reason === 'OOMKilled' };
+    }
+    return { exitCode: undefined, oomKilled: false };
+  }
+
+  private checkScheduling(): void {
+    if (
+      this.unschedulableSince !== undefined &&
+      Date.now() - this.unschedulableSince > SCHEDULING_TIMEOUT_MS
+    ) {
+      void this.failWithEvents(
+        this.order.at(-1),
+        `the pod could not be scheduled within ${SCHEDULING_TIMEOUT_MS / 1000}s`,
+      );
+    }
+  }
+
+  private async failWithEvents(
+    pod: string | undefined,
+    reason: string,
+    exit?: ExitStatus,
+  ): Promise<void> {
+    if (this.settled) return;
+    this.settled = true;
+    if (pod) {
+      try {
+        const events = await this.cluster.core.listNamespacedEvent({
+          namespace: this.cluster.namespace,
+          fieldSelector: `involvedObject.name=${pod}`,
+        });
+        this.log(`Events of pod ${pod}:`);
+        for (const e of events.items) this.log(`  ${e.type} ${e.reason}: ${e.message}`);
+      } catch (error) {
+        this.log(`Reading the events of pod ${pod} failed: ${apiMessage(error)}`);
+      }
+    }
+    this.settle({ ...(exit ?? { exitCode: undefined, oomKilled: false }), error: reason });
+    this.changed();
+  }
+
+  private finish(status: ExitStatus): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.settle(status);
+    this.changed();
+  }
+
+  wait(): Promise<ExitStatus> {
+    return this.verdict;
+  }
+
+  async output(onChunk: (chunk: OutputChunk) => void, signal?: AbortSignal): Promise<void> {
+    let index = 0;
+    for (;;) {
+      if (signal?.aborted) return;
+      const name = this.order[index];
+      if (name === undefined) {
+        if (this.settled) return;
+        await this.nextChange();
+        continue;
+      }
+      const pod = this.pods.get(name);
+      const state = pod ? workloadStatus(pod)?.state : undefined;
+      if (!state?.running && !state?.terminated) {
+        // Not started yet; a pod that never starts has no log to read.
+        if (this.settled || !pod || pod.status?.phase === 'Failed') {
+          index++;
+          continue;
+        }
+        await this.nextChange();
+        continue;
+      }
+      if (this.order.length > 1 || index > 0)
+        this.log(`── output of pod ${name} (attempt ${index + 1}) ──`);
+      await followPodLog(
+        {
+          open: (request, s) => openPodLog(this.cluster, name, WORKLOAD_CONTAINER, request, s),
+          running: async () => {
+            const current = this.pods.get(name);
+            return (
+              current !== undefined &&
+              !workloadStatus(current)?.state?.terminated &&
+              !this.stop$.signal.aborted
+            );
+          },
+        },
+        (line) => onChunk({ stream: 'stdout', data: line }),
+        signal ? { signal } : {},
+      ).catch((error: unknown) =>
+        this.log(`Reading the log of pod ${name} failed: ${apiMessage(error)}`),
+      );
+      index++;
+    }
+  }
+
+  async stop(graceSeconds: number): Promise<void> {
+    await deleteJob(this.cluster, this.id, graceSeconds);
+  }
+
+  close(): void {
+    this.stop$.abort();
+    this.changed();
+  }
+}

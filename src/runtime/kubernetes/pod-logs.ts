@@ -1,0 +1,148 @@
+/**
+ * A pod's log as a reconciliation loop (DESIGN rule 2): followed with timestamps from the
+ * container's start; after a dropped stream resumed with sinceTime without a lost or repeated
+ * line; read once more after the container ended.
+ */
+import http from 'node:http';
+import https from 'node:https';
+import type { Readable } from 'node:stream';
+import { LineSplitter } from '../../logs/line-splitter.js';
+import { timestampNanos } from '../docker/log-follower.js';
+import type { Cluster } from './client.js';
+
+export interface LogRequest {
+  readonly follow: boolean;
+  /** RFC 3339; the API server reads it to the second. */
+  readonly sinceTime?: string;
+}
+
+/** Opens the log of one container, with timestamps. */
+export async function openPodLog(
+  cluster: Cluster,
+  pod: string,
+  container: string,
+  request: LogRequest,
+  signal?: AbortSignal,
+): Promise<Readable> {
+  const url = new URL(`${cluster.server}/api/v1/namespaces/${cluster.namespace}/pods/${pod}/log`);
+  url.searchParams.set('container', container);
+  url.searchParams.set('timestamps', 'true');
+  if (request.follow) url.searchParams.set('follow', 'true');
+  if (request.sinceTime) url.searchParams.set('sinceTime', request.sinceTime);
+  const options: https.RequestOptions = { method: 'GET', headers: {} };
+  await cluster.config.applyToHTTPSOptions(options);
+  const transport = url.protocol === 'http:' ? http : https;
+  return new Promise<Readable>((resolve, reject) => {
+    const req = transport.request(url, { ...options, ...(signal ? { signal } : {}) }, (res) => {
+      if (res.statusCode === 200) return resolve(res);
+      const parts: Buffer[] = [];
+      res.on('data', (part: Buffer) => parts.push(part));
+      res.on('end', () => {
+        const body = Buffer.concat(parts).toString('utf8');
+        let message = body;
+        try {
+          message = (JSON.parse(body) as { message?: string }).message ?? body;
+        } catch {
+          // Not a Status object: keep the text.
+        }
+        reject(Object.assign(new Error(message.trim()), { code: res.statusCode }));
+      });
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+export interface PodLogSource {
+  open(request: LogRequest, signal?: AbortSignal): Promise<Readable>;
+  /** Whether the container may still write (not terminated, pod not gone). */
+  running(): Promise<boolean>;
+}
+
+export interface FollowPodOptions {
+  readonly signal?: AbortSignal;
+  readonly retryDelayMs?: number;
+}
+
+/** Seconds-precision RFC 3339 at or before a timestamp in nanoseconds. */
+function sinceTimeFor(nanos: bigint): string {
+  return new Date(Number(nanos / 1_000_000_000n) * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+/**
+ * Delivers every line of the container's log once, in order, each with its trailing newline,
+ * until the container has ended and its tail was read again.
+ */
+export async function followPodLog(
+  source: PodLogSource,
+  onLine: (line: Buffer) => void,
+  options: FollowPodOptions = {},
+): Promise<void> {
+  let last: bigint | undefined;
+  let deliveredAtLast = 0;
+
+  const readOnce = async (follow: boolean): Promise<void> => {
+    const resumeFrom = last;
+    let skip = deliveredAtLast;
+    const stream = await source.open(
+      { follow, ...(resumeFrom === undefined ? {} : { sinceTime: sinceTimeFor(resumeFrom) }) },
+      follow ? options.signal : undefined,
+    );
+    const splitter = new LineSplitter();
+    const take = (line: string) => {
+      const space = line.indexOf(' ');
+      const stamp = space > 0 ? timestampNanos(line.slice(0, space)) : undefined;
+      if (stamp === undefined) {
+        onLine(Buffer.from(`${line}\n`));
+        return;
+      }
+      if (resumeFrom !== undefined && stamp < resumeFrom) return;
+      if (resumeFrom !== undefined && stamp === resumeFrom && skip > 0) {
+        skip--;
+        return;
+      }
+      if (stamp === last) deliveredAtLast++;
+      else {
+        last = stamp;
+        deliveredAtLast = 1;
+      }
+      onLine(Buffer.from(`${line.slice(space + 1)}\n`));
+    };
+    await new Promise<void>((resolve, reject) => {
+      stream.on('data', (chunk: Buffer) => splitter.push(chunk).forEach(take));
+      stream.once('end', resolve);
+      stream.once('close', resolve);
+      stream.on('error', reject);
+    });
+    // A stream cut mid-line leaves a piece without its newline: it is read again on resume, so
+    // only a final, unterminated last line of a finished log is kept.
+    if (!follow) splitter.flush().forEach(take);
+  };
+
+  for (;;) {
+    if (options.signal?.aborted) break;
+    try {
+      await readOnce(true);
+    } catch (error) {
+      if (options.signal?.aborted) break;
+      if (!isDrop(error)) throw error;
+      await new Promise((resolve) => setTimeout(resolve, options.retryDelayMs ?? 300));
+    }
+    if (!(await source.running())) break;
+  }
+  await readOnce(false);
+}
+
+function isDrop(error: unknown): boolean {
+  const code = (error as { code?: unknown }).code;
+  return (
+    code === 'ECONNRESET' ||
+    code === 'EPIPE' ||
+    code === 'ECONNREFUSED' ||
+    code === 'ETIMEDOUT' ||
+    code === 'ERR_STREAM_PREMATURE_CLOSE' ||
+    (typeof code === 'number' && (code === 429 || code >= 500)) ||
+    (error as Error).name === 'AbortError'
+  );
+}

@@ -73,6 +73,10 @@ describe('buildSettings', () => {
       `Input 'runtime' has invalid value "podman-ish": expected one of 'docker', 'kubernetes', 'local'`,
     ],
     [{ timeout: 'soon', command: 'x' }, `Input 'timeout' has invalid value "soon"`],
+    [
+      { runtime: 'kubernetes', command: 'x' },
+      `Input 'runtime' has invalid value "kubernetes": expected 'docker' or 'local': the Kubernetes runtime is not enabled in this build yet`,
+    ],
     [{ cpu: '-2', command: 'x' }, `Input 'cpu' has invalid value "-2"`],
     [
       { network: 'wifi', command: 'x' },

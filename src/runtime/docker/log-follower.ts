@@ -5,17 +5,8 @@
  */
 import { Readable } from 'node:stream';
 import type Docker from 'dockerode';
+import { isConnectionDrop, LogCursor, timestampNanos } from '../log-cursor.js';
 import type { OutputChunk, StreamName } from '../types.js';
-
-/** Nanoseconds since the epoch of an RFC 3339 timestamp with up to 9 fractional digits. */
-export function timestampNanos(text: string): bigint | undefined {
-  const match = /^(.*T\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?(Z|[+-]\d\d:\d\d)$/.exec(text);
-  if (!match) return undefined;
-  const seconds = Date.parse(`${match[1]}${match[3]}`);
-  if (Number.isNaN(seconds)) return undefined;
-  const fraction = (match[2] ?? '').padEnd(9, '0');
-  return BigInt(seconds) * 1_000_000n + BigInt(fraction);
-}
 
 /** Docker's `since` query form: seconds.nanoseconds. */
 export function sinceParameter(nanos: bigint): string {
@@ -81,36 +72,20 @@ export async function followLogs(
   options: FollowOptions = {},
 ): Promise<void> {
   const sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
-  let last: bigint | undefined;
-  /** Messages already delivered that carry exactly the timestamp `last`. */
-  let deliveredAtLast = 0;
+  const cursor = new LogCursor();
 
   const readOnce = async (follow: boolean): Promise<void> => {
-    // `since` is inclusive, so messages stamped exactly `last` come again; skip those seen.
-    let skip = deliveredAtLast;
-    const resumeFrom = last;
+    const isNew = cursor.resume();
+    const from = cursor.position;
     // The tail is read even after cancellation: it is short, and nothing written may be lost.
-    const stream = await source.open(follow, resumeFrom, follow ? options.signal : undefined);
+    const stream = await source.open(follow, from, follow ? options.signal : undefined);
     await new Promise<void>((resolve, reject) => {
       source.demux(stream, (name, payload) => {
         const space = payload.indexOf(0x20);
         const stamp =
           space > 0 ? timestampNanos(payload.subarray(0, space).toString('latin1')) : undefined;
-        if (stamp === undefined) {
-          onChunk({ stream: name, data: payload });
-          return;
-        }
-        if (resumeFrom !== undefined && stamp < resumeFrom) return;
-        if (resumeFrom !== undefined && stamp === resumeFrom && skip > 0) {
-          skip--;
-          return;
-        }
-        if (stamp === last) deliveredAtLast++;
-        else {
-          last = stamp;
-          deliveredAtLast = 1;
-        }
-        onChunk({ stream: name, data: payload.subarray(space + 1) });
+        if (stamp === undefined) onChunk({ stream: name, data: payload });
+        else if (isNew(stamp)) onChunk({ stream: name, data: payload.subarray(space + 1) });
       });
       stream.once('end', resolve);
       stream.once('close', resolve);
@@ -125,7 +100,7 @@ export async function followLogs(
       await readOnce(true);
     } catch (error) {
       if (options.signal?.aborted) break;
-      if (!isTransient(error)) throw error;
+      if (!isConnectionDrop(error)) throw error;
       await sleep(options.retryDelayMs ?? 200);
     }
     // The end of a followed stream is not the end of the container (client-node and Docker
@@ -138,22 +113,10 @@ export async function followLogs(
       await readOnce(false);
       return;
     } catch (error) {
-      if (!isTransient(error) || attempt >= TAIL_ATTEMPTS) throw error;
+      if (!isConnectionDrop(error) || attempt >= TAIL_ATTEMPTS) throw error;
       await sleep(options.retryDelayMs ?? 200);
     }
   }
 }
 
 const TAIL_ATTEMPTS = 5;
-
-function isTransient(error: unknown): boolean {
-  const code = (error as { code?: string }).code;
-  return (
-    code === 'ECONNRESET' ||
-    code === 'EPIPE' ||
-    code === 'ECONNREFUSED' ||
-    code === 'ETIMEDOUT' ||
-    code === 'ERR_STREAM_PREMATURE_CLOSE' ||
-    (error as Error).name === 'AbortError'
-  );
-}

@@ -7,7 +7,7 @@ import http from 'node:http';
 import https from 'node:https';
 import type { Readable } from 'node:stream';
 import { LineSplitter } from '../../logs/line-splitter.js';
-import { timestampNanos } from '../docker/log-follower.js';
+import { isConnectionDrop, LogCursor, timestampNanos } from '../log-cursor.js';
 import type { Cluster } from './client.js';
 
 export interface LogRequest {
@@ -79,35 +79,21 @@ export async function followPodLog(
   onLine: (line: Buffer) => void,
   options: FollowPodOptions = {},
 ): Promise<void> {
-  let last: bigint | undefined;
-  let deliveredAtLast = 0;
+  const cursor = new LogCursor();
 
   const readOnce = async (follow: boolean): Promise<void> => {
-    const resumeFrom = last;
-    let skip = deliveredAtLast;
+    const isNew = cursor.resume();
+    const from = cursor.position;
     const stream = await source.open(
-      { follow, ...(resumeFrom === undefined ? {} : { sinceTime: sinceTimeFor(resumeFrom) }) },
+      { follow, ...(from === undefined ? {} : { sinceTime: sinceTimeFor(from) }) },
       follow ? options.signal : undefined,
     );
     const splitter = new LineSplitter();
     const take = (line: string) => {
       const space = line.indexOf(' ');
       const stamp = space > 0 ? timestampNanos(line.slice(0, space)) : undefined;
-      if (stamp === undefined) {
-        onLine(Buffer.from(`${line}\n`));
-        return;
-      }
-      if (resumeFrom !== undefined && stamp < resumeFrom) return;
-      if (resumeFrom !== undefined && stamp === resumeFrom && skip > 0) {
-        skip--;
-        return;
-      }
-      if (stamp === last) deliveredAtLast++;
-      else {
-        last = stamp;
-        deliveredAtLast = 1;
-      }
-      onLine(Buffer.from(`${line.slice(space + 1)}\n`));
+      if (stamp === undefined) onLine(Buffer.from(`${line}\n`));
+      else if (isNew(stamp)) onLine(Buffer.from(`${line.slice(space + 1)}\n`));
     };
     await new Promise<void>((resolve, reject) => {
       stream.on('data', (chunk: Buffer) => splitter.push(chunk).forEach(take));
@@ -126,23 +112,10 @@ export async function followPodLog(
       await readOnce(true);
     } catch (error) {
       if (options.signal?.aborted) break;
-      if (!isDrop(error)) throw error;
+      if (!isConnectionDrop(error)) throw error;
       await new Promise((resolve) => setTimeout(resolve, options.retryDelayMs ?? 300));
     }
     if (!(await source.running())) break;
   }
   await readOnce(false);
-}
-
-function isDrop(error: unknown): boolean {
-  const code = (error as { code?: unknown }).code;
-  return (
-    code === 'ECONNRESET' ||
-    code === 'EPIPE' ||
-    code === 'ECONNREFUSED' ||
-    code === 'ETIMEDOUT' ||
-    code === 'ERR_STREAM_PREMATURE_CLOSE' ||
-    (typeof code === 'number' && (code === 429 || code >= 500)) ||
-    (error as Error).name === 'AbortError'
-  );
 }

@@ -1,0 +1,59 @@
+/**
+ * Where a followed log got to, so that a read resumed after a dropped connection delivers each
+ * message once (DESIGN rule 2). Docker's `since` and Kubernetes' `sinceTime` are inclusive (and
+ * sinceTime is whole seconds), so a resumed read starts at or before the last message seen: the
+ * cursor drops what comes before it and the messages already delivered at its exact timestamp.
+ */
+export class LogCursor {
+  private last: bigint | undefined;
+  /** Messages already delivered that carry exactly the timestamp `last`. */
+  private deliveredAtLast = 0;
+
+  /** Nanoseconds since the epoch of the last message delivered. */
+  get position(): bigint | undefined {
+    return this.last;
+  }
+
+  /** Starts a read from the current position; the returned test says whether a message is new. */
+  resume(): (stamp: bigint) => boolean {
+    const from = this.last;
+    let skip = this.deliveredAtLast;
+    return (stamp) => {
+      if (from !== undefined && stamp < from) return false;
+      if (from !== undefined && stamp === from && skip > 0) {
+        skip--;
+        return false;
+      }
+      if (stamp === this.last) this.deliveredAtLast++;
+      else {
+        this.last = stamp;
+        this.deliveredAtLast = 1;
+      }
+      return true;
+    };
+  }
+}
+
+/** Nanoseconds since the epoch of an RFC 3339 timestamp with up to 9 fractional digits. */
+export function timestampNanos(text: string): bigint | undefined {
+  const match = /^(.*T\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?(Z|[+-]\d\d:\d\d)$/.exec(text);
+  if (!match) return undefined;
+  const seconds = Date.parse(`${match[1]}${match[3]}`);
+  if (Number.isNaN(seconds)) return undefined;
+  const fraction = (match[2] ?? '').padEnd(9, '0');
+  return BigInt(seconds) * 1_000_000n + BigInt(fraction);
+}
+
+/** A log connection that broke, rather than a request the server refused. */
+export function isConnectionDrop(error: unknown): boolean {
+  const code = (error as { code?: unknown }).code;
+  return (
+    code === 'ECONNRESET' ||
+    code === 'EPIPE' ||
+    code === 'ECONNREFUSED' ||
+    code === 'ETIMEDOUT' ||
+    code === 'ERR_STREAM_PREMATURE_CLOSE' ||
+    (typeof code === 'number' && (code === 429 || code >= 500)) ||
+    (error as Error).name === 'AbortError'
+  );
+}

@@ -2,13 +2,11 @@
 import * as core from '@actions/core';
 import { readActionSettings, saveRunState } from './config/action.js';
 import { dockerHostString, type Settings } from './config/settings.js';
-import { cook } from './cook.js';
-import { LogSink } from './logs/log-sink.js';
 import { Masker } from './logs/masker.js';
 import { CommandGuard } from './logs/stop-commands.js';
 import { outcomeOutputs } from './report/outputs.js';
 import { summaryMarkdown } from './report/summary.js';
-import { createRuntime } from './runtime/factory.js';
+import { runLogged } from './run.js';
 import { Outputs } from './config/names.js';
 
 /** Runs the main step; returns normally even when the run failed (the step is failed here). */
@@ -35,36 +33,17 @@ export async function runAction(): Promise<void> {
     settings.runtime === 'docker' ? dockerHostString(settings.docker) : undefined,
   );
 
-  const sink = await LogSink.open({
-    filePath: settings.logPath,
-    stdout: process.stdout,
-    stderr: process.stderr,
-    masker,
-    guard: new CommandGuard(),
-  });
+  // Set at once, so they exist even if the step is killed before it ends.
   core.setOutput(Outputs.logPath, settings.logPath);
-  let outcome;
-  try {
-    outcome = await cook(settings, {
-      runtime: createRuntime(settings),
-      sink,
-      signal: cancel.signal,
-      onStarted: (id) => {
-        if (settings.runtime === 'docker') core.setOutput(Outputs.containerId, id);
-        if (settings.runtime === 'kubernetes') core.setOutput(Outputs.jobName, id);
-      },
-      group: async (title, body) => {
-        sink.note(`::group::${title}`);
-        try {
-          return await body();
-        } finally {
-          sink.note('::endgroup::');
-        }
-      },
-    });
-  } finally {
-    await sink.close();
-  }
+  const outcome = await runLogged(settings, masker, {
+    signal: cancel.signal,
+    guard: new CommandGuard(),
+    foldGroups: true,
+    onStarted: (id) => {
+      if (settings.runtime === 'docker') core.setOutput(Outputs.containerId, id);
+      if (settings.runtime === 'kubernetes') core.setOutput(Outputs.jobName, id);
+    },
+  });
 
   for (const [name, value] of Object.entries(outcomeOutputs(outcome))) core.setOutput(name, value);
   if (settings.summary) {

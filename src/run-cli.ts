@@ -5,11 +5,9 @@
 import { parseArgs } from 'node:util';
 import { Inputs, type InputName } from './config/names.js';
 import { buildSettings } from './config/settings.js';
-import { cook } from './cook.js';
-import { LogSink } from './logs/log-sink.js';
 import { Masker } from './logs/masker.js';
 import { outcomeOutputs } from './report/outputs.js';
-import { createRuntime } from './runtime/factory.js';
+import { runLogged } from './run.js';
 
 const INPUT_NAMES = Object.values(Inputs) as InputName[];
 
@@ -51,21 +49,10 @@ export async function runCli(argv: readonly string[]): Promise<number> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
 
-  const sink = await LogSink.open({
-    filePath: settings.logPath,
-    stdout: process.stdout,
-    stderr: process.stderr,
-    masker,
-  });
   let outcome;
   try {
-    outcome = await cook(settings, {
-      runtime: createRuntime(settings),
-      sink,
-      signal: cancel.signal,
-    });
+    outcome = await runLogged(settings, masker, { signal: cancel.signal });
   } finally {
-    await sink.close();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }

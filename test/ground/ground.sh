@@ -118,6 +118,17 @@ docker_up() {
     # Started by someone else (or by docker.io's own init script while installing): wait for it.
     log "a dockerd ($pid) is already running; waiting for it to answer"
   else
+    # dockerd uses a containerd that listens at /run/containerd/containerd.sock instead of starting
+    # its own; a socket left behind by a containerd that is gone would leave Docker unable to run
+    # anything, so a stale one is removed first.
+    local system_containerd=/run/containerd/containerd.sock
+    if [ -S "$system_containerd" ] && command -v ctr >/dev/null &&
+      ! as_root ctr --address "$system_containerd" version >/dev/null 2>&1; then
+      log "removing $system_containerd: nothing answers there"
+      as_root rm -f "$system_containerd"
+    elif [ -S "$system_containerd" ]; then
+      log "note: dockerd will use the containerd at $system_containerd"
+    fi
     log "starting dockerd (log: $cache/dockerd.log)"
     # No systemd here: dockerd runs detached in the background (its own session, so the caller's
     # Ctrl-C does not reach it; the ground's lock fd closed, so it does not hold the lock), and its

@@ -5,11 +5,9 @@
 import { readFileSync } from 'node:fs';
 import type { InputName } from '../../src/config/names.js';
 import { buildSettings, type Settings } from '../../src/config/settings.js';
-import { cook } from '../../src/cook.js';
-import { LogSink } from '../../src/logs/log-sink.js';
 import { Masker } from '../../src/logs/masker.js';
+import { runLogged } from '../../src/run.js';
 import type { RunOutcome } from '../../src/report/outcome.js';
-import { createRuntime } from '../../src/runtime/factory.js';
 import { Capture } from './capture.js';
 
 export interface CookedRun {
@@ -36,19 +34,17 @@ export async function cookWith(
     { onSecret: (value) => masker.add(value) },
   );
   const out = new Capture();
-  const sink = await LogSink.open({ filePath: settings.logPath, stdout: out, stderr: out, masker });
   const cancel = new AbortController();
   const timer =
     options.cancelAfterMs === undefined
       ? undefined
       : setTimeout(() => cancel.abort(), options.cancelAfterMs);
   try {
-    const outcome = await cook(settings, {
-      runtime: createRuntime(settings),
-      sink,
+    const outcome = await runLogged(settings, masker, {
       signal: cancel.signal,
+      stdout: out,
+      stderr: out,
     });
-    await sink.close();
     return { outcome, shown: out.lines, file: readFileSync(settings.logPath, 'utf8'), settings };
   } finally {
     clearTimeout(timer);

@@ -364,7 +364,8 @@ up() {
   # A private registry on loopback (distribution, htpasswd auth) for tests of pulling with
   # credentials; it needs the busybox image.
   local registry_env
-  registry_env=$(BUSYBOX_IMAGE=$busybox_image bash "$here/registry.sh" up)
+  # 9>&-: the registry it starts must not hold the ground's lock, or the next `up` waits forever.
+  registry_env=$(BUSYBOX_IMAGE=$busybox_image bash "$here/registry.sh" up 9>&-)
   log "ready in $((SECONDS - started))s"
   printf '%s\n' "$registry_env"
   cat <<EOF

@@ -44,6 +44,47 @@ export function timestampNanos(text: string): bigint | undefined {
   return BigInt(seconds) * 1_000_000n + BigInt(fraction);
 }
 
+const TAIL_ATTEMPTS = 5;
+
+export interface ReconcileOptions {
+  /** One read from the cursor's position: followed (until the server closes it) or not. */
+  readonly readOnce: (follow: boolean) => Promise<void>;
+  /** Whether the workload may still write. */
+  readonly running: () => Promise<boolean>;
+  readonly signal?: AbortSignal;
+  /** Pause before reading again after a dropped connection. */
+  readonly retryDelayMs: number;
+}
+
+/**
+ * Follows until the workload has ended, then reads the tail once more. The end of a followed
+ * stream is not the end of the workload (Docker and the API server both close followed logs
+ * early): it is followed again while it runs, and a dropped read is resumed like any other.
+ */
+export async function reconcileLog(options: ReconcileOptions): Promise<void> {
+  const pause = () => new Promise((resolve) => setTimeout(resolve, options.retryDelayMs));
+  for (;;) {
+    if (options.signal?.aborted) break;
+    try {
+      await options.readOnce(true);
+    } catch (error) {
+      if (options.signal?.aborted) break;
+      if (!isConnectionDrop(error)) throw error;
+      await pause();
+    }
+    if (!(await options.running())) break;
+  }
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await options.readOnce(false);
+      return;
+    } catch (error) {
+      if (!isConnectionDrop(error) || attempt >= TAIL_ATTEMPTS) throw error;
+      await pause();
+    }
+  }
+}
+
 /** A log connection that broke, rather than a request the server refused. */
 export function isConnectionDrop(error: unknown): boolean {
   const code = (error as { code?: unknown }).code;

@@ -55,19 +55,8 @@ now() { date +%s; }
 # Building the binaries
 # ---------------------------------------------------------------------------------------------
 
-apt_updated=
-apt_install() {
-  local missing=() pkg
-  for pkg in "$@"; do dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg"); done
-  [ ${#missing[@]} -eq 0 ] && return 0
-  if [ -z "$apt_updated" ]; then
-    log "apt-get update"
-    apt-get update -qq >&2
-    apt_updated=1
-  fi
-  log "installing ${missing[*]}"
-  DEBIAN_FRONTEND=noninteractive NEEDRESTART_SUSPEND=1 apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
-}
+# shellcheck source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # The module and build caches live beside the binaries so a rebuild after a version bump, or after
 # the binaries were deleted, is fast. GOTOOLCHAIN is set per module from the release's own file.

@@ -42,22 +42,9 @@ export DOCKER_HOST=${DOCKER_HOST:-unix:///var/run/docker.sock}
 log() { printf 'registry: %s\n' "$*" >&2; }
 die() { printf 'registry: error: %s\n' "$*" >&2; exit 1; }
 
-as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
-apt_updated=
-apt_install() {
-  local missing=() pkg
-  for pkg in "$@"; do dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg"); done
-  [ ${#missing[@]} -eq 0 ] && return 0
-  if [ -z "$apt_updated" ]; then
-    log "apt-get update"
-    as_root apt-get update -qq >&2
-    apt_updated=1
-  fi
-  log "installing ${missing[*]}"
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-    "${missing[@]}" >&2
-}
+# shellcheck source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # ---------------------------------------------------------------------------------------------
 

@@ -5,7 +5,7 @@
  */
 import { Readable } from 'node:stream';
 import type Docker from 'dockerode';
-import { isConnectionDrop, LogCursor, timestampNanos } from '../log-cursor.js';
+import { LogCursor, reconcileLog, timestampNanos } from '../log-cursor.js';
 import type { OutputChunk, StreamName } from '../types.js';
 
 /** Docker's `since` query form: seconds.nanoseconds. */
@@ -62,7 +62,6 @@ export interface FollowOptions {
   readonly signal?: AbortSignal;
   /** Pause before reconnecting after a dropped stream. */
   readonly retryDelayMs?: number;
-  readonly sleep?: (ms: number) => Promise<void>;
 }
 
 /** Delivers every message once, in order, until the container has exited and the tail is read. */
@@ -71,7 +70,6 @@ export async function followLogs(
   onChunk: (chunk: OutputChunk) => void,
   options: FollowOptions = {},
 ): Promise<void> {
-  const sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
   const cursor = new LogCursor();
 
   const readOnce = async (follow: boolean): Promise<void> => {
@@ -94,29 +92,10 @@ export async function followLogs(
     });
   };
 
-  for (;;) {
-    if (options.signal?.aborted) break;
-    try {
-      await readOnce(true);
-    } catch (error) {
-      if (options.signal?.aborted) break;
-      if (!isConnectionDrop(error)) throw error;
-      await sleep(options.retryDelayMs ?? 200);
-    }
-    // The end of a followed stream is not the end of the container (client-node and Docker
-    // both close followed logs early): follow again while it runs.
-    if (!(await source.running())) break;
-  }
-  // The tail, read once more after exit; a dropped read is resumed like a followed one.
-  for (let attempt = 1; ; attempt++) {
-    try {
-      await readOnce(false);
-      return;
-    } catch (error) {
-      if (!isConnectionDrop(error) || attempt >= TAIL_ATTEMPTS) throw error;
-      await sleep(options.retryDelayMs ?? 200);
-    }
-  }
+  await reconcileLog({
+    readOnce,
+    running: () => source.running(),
+    ...(options.signal ? { signal: options.signal } : {}),
+    retryDelayMs: options.retryDelayMs ?? 200,
+  });
 }
-
-const TAIL_ATTEMPTS = 5;

@@ -7,7 +7,7 @@ import http from 'node:http';
 import https from 'node:https';
 import type { Readable } from 'node:stream';
 import { LineSplitter } from '../../logs/line-splitter.js';
-import { isConnectionDrop, LogCursor, timestampNanos } from '../log-cursor.js';
+import { LogCursor, reconcileLog, timestampNanos } from '../log-cursor.js';
 import type { Cluster } from './client.js';
 
 export interface LogRequest {
@@ -106,16 +106,10 @@ export async function followPodLog(
     if (!follow) splitter.flush().forEach(take);
   };
 
-  for (;;) {
-    if (options.signal?.aborted) break;
-    try {
-      await readOnce(true);
-    } catch (error) {
-      if (options.signal?.aborted) break;
-      if (!isConnectionDrop(error)) throw error;
-      await new Promise((resolve) => setTimeout(resolve, options.retryDelayMs ?? 300));
-    }
-    if (!(await source.running())) break;
-  }
-  await readOnce(false);
+  await reconcileLog({
+    readOnce,
+    running: () => source.running(),
+    ...(options.signal ? { signal: options.signal } : {}),
+    retryDelayMs: options.retryDelayMs ?? 300,
+  });
 }

@@ -140,13 +140,6 @@ export function parseNonNegativeInteger(
   throw new InputError(input, raw, 'a whole number of 0 or more');
 }
 
-export function parsePositiveInteger(input: string, raw: string): number | undefined {
-  const text = raw.trim();
-  if (text === '') return undefined;
-  if (/^\d+$/.test(text) && Number(text) > 0) return Number(text);
-  throw new InputError(input, raw, 'a whole number of 1 or more');
-}
-
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /**

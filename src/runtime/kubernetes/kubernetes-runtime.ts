@@ -2,6 +2,7 @@
 import type { V1Job, V1Pod, V1ContainerStatus } from '@kubernetes/client-node';
 import { stringify } from 'yaml';
 import type { KubernetesTarget } from '../../config/kubernetes.js';
+import { Labels } from '../../config/names.js';
 import type { ContainerRuntime, ExitStatus, OutputChunk, RunSpec, Workload } from '../types.js';
 import { apiMessage, type Cluster, connect, statusOf, withRetries } from './client.js';
 import { buildJobObjects, type JobOptions, WORKLOAD_CONTAINER } from './manifest.js';
@@ -152,7 +153,7 @@ class KubernetesRuntime implements ContainerRuntime {
   async sweep(runId: string): Promise<string[]> {
     const cluster = this.connected();
     try {
-      const labelSelector = `io.prodigy.cook-action.run=${runId}`;
+      const labelSelector = `${Labels.run}=${runId}`;
       const removed: string[] = [];
       const jobs = await cluster.batch.listNamespacedJob({
         namespace: cluster.namespace,
@@ -196,6 +197,11 @@ class KubernetesRuntime implements ContainerRuntime {
   }
 }
 
+/** The label the Job controller puts on its pods. */
+function jobPodSelector(job: string): string {
+  return `batch.kubernetes.io/job-name=${job}`;
+}
+
 async function ignoreNotFound(call: () => Promise<unknown>): Promise<void> {
   try {
     await call();
@@ -217,7 +223,7 @@ async function deleteJob(cluster: Cluster, name: string, graceSeconds: number): 
   // Foreground deletion waits for the pods, which keep their own grace period: shorten it.
   const pods = await cluster.core.listNamespacedPod({
     namespace: cluster.namespace,
-    labelSelector: `batch.kubernetes.io/job-name=${name}`,
+    labelSelector: jobPodSelector(name),
   });
   await Promise.all(
     pods.items.map((pod) =>
@@ -243,7 +249,7 @@ async function waitGone(cluster: Cluster, job: string, ms: number): Promise<void
       );
     const pods = await cluster.core.listNamespacedPod({
       namespace: cluster.namespace,
-      labelSelector: `batch.kubernetes.io/job-name=${job}`,
+      labelSelector: jobPodSelector(job),
     });
     if (!exists && pods.items.length === 0) return;
     await new Promise((resolve) => setTimeout(resolve, 200));
@@ -286,11 +292,11 @@ class KubernetesWorkload implements Workload {
     void listAndWatch<V1Pod>({
       config: cluster.config,
       path: `/api/v1/namespaces/${ns}/pods`,
-      query: { labelSelector: `batch.kubernetes.io/job-name=${name}` },
+      query: { labelSelector: jobPodSelector(name) },
       list: () =>
         cluster.core.listNamespacedPod({
           namespace: ns,
-          labelSelector: `batch.kubernetes.io/job-name=${name}`,
+          labelSelector: jobPodSelector(name),
         }),
       onEvent: (type, pod) => this.onPod(type, pod),
       signal: this.stop$.signal,

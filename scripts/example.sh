@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-ground_out=$(bash test/ground/ground.sh up)
+ground_out=$(bash test/ground/ground.sh up --no-cluster)
 while IFS='=' read -r key value; do
   [[ "$key" =~ ^[A-Z_][A-Z0-9_]*$ ]] && export "$key=$value"
 done <<<"$ground_out"

@@ -9,12 +9,12 @@
 #                                             containerd (nothing can be pulled here)
 #   bash test/ground/cluster.sh build         only build the binaries (to warm the cache early)
 #
-# Kubernetes (etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kubelet, kubectl) is
-# compiled from the Go module proxy at a pinned release; containerd, runc and the CNI plugins come
-# from Debian; the pause image is built here from a few lines of C. No kind, k3s or KWOK: the
-# kubelet really runs the pods with runc. Everything slow is cached outside the repository in
-# $COOK_GROUND_CACHE (default ~/.cache/cook-action-ground), keyed by version. Progress goes to
-# stderr; stdout carries only KEY=VALUE lines. See cluster/README.md.
+# Kubernetes (etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kubelet, kubectl) and
+# containerd (with its runc shim and ctr) are compiled from the Go module proxy at pinned releases;
+# runc and the CNI plugins come from Debian; the pause image is built here from a few lines of C.
+# No kind, k3s or KWOK: the kubelet really runs the pods with runc. Everything slow is cached
+# outside the repository in $COOK_GROUND_CACHE (default ~/.cache/cook-action-ground), keyed by
+# version. Progress goes to stderr; stdout carries only KEY=VALUE lines. See cluster/README.md.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -28,9 +28,21 @@ if [ "$(id -u)" != 0 ]; then
 fi
 
 # Kubernetes 1.34: the newest minor whose kubelet still runs on cgroup v1 without extra opt-ins
-# and still falls back to the configured cgroup driver with Debian's containerd 1.6 (see
-# shared/CLUSTER.md). The etcd and Go versions are read from this release's own files.
+# and still falls back to the configured cgroup driver with a containerd that cannot tell it
+# (1.7 has no CRI RuntimeConfig; see shared/CLUSTER.md). The etcd and Go versions are read from
+# this release's own files.
 k8s_version=${COOK_K8S_VERSION:-v1.34.4}
+# containerd built from its release module rather than Debian's 1.6.20, whose CRI loses the tail of
+# a container's output when the container exits right after writing it: its log reads
+# `Failed to pipe stdout of container ... read /proc/self/fd/NN: file already closed`, and
+# `seq 1 20000` leaves 10,000 to 14,000 lines in the pod's log. 1.7 keeps the same CRI config
+# format (version 2) and still supports cgroup v1, which these machines run. Its binaries, the
+# runc shim included, live in their own folder: cluster.sh uses them by absolute path.
+containerd_version=${COOK_CONTAINERD_VERSION:-v1.7.35}
+cdir=$cache/containerd-$containerd_version
+cbin=$cdir/bin
+containerd_cmds=(containerd containerd-shim-runc-v2 ctr)
+ctr_bin=$cbin/ctr
 kdir=$cache/kubernetes-$k8s_version
 bin=$kdir/bin
 state=$cache/cluster
@@ -41,7 +53,12 @@ node_name=cook-ground
 # A fully qualified name under `localhost`: containerd keeps it as it is (a short name would be
 # stored under Docker Hub's), and a pull, were it ever tried, would not leave this machine.
 pause_image=localhost/cook-ground/pause:1
-containerd_sock=/run/containerd/containerd.sock
+# A containerd of its own, apart from the system's default paths: a dockerd started while a
+# containerd answers at /run/containerd/containerd.sock adopts it instead of running its own, and
+# Docker would then break whenever the cluster stops.
+containerd_root=/var/lib/cook-ground/containerd
+containerd_state=/run/cook-ground/containerd
+containerd_sock=$containerd_state/containerd.sock
 cni_conf=/etc/cni/net.d/10-cook-ground.conflist
 cni_net=cook-ground
 kubelet_root=/var/lib/kubelet
@@ -100,7 +117,8 @@ derive_replaces() {
 
 # Writes a wrapper module in $1 requiring $2@$3 and building the main packages $5...; $4 is the
 # version the locally replaced siblings are released at. `go` and `godebug` lines are copied so
-# the binaries behave as upstream's do.
+# the binaries behave as upstream's do, and single-line `exclude` lines since they too apply only in
+# the main module.
 write_wrapper() {
   local dir=$1 mod=$2 version=$3 sibling_version=$4 gomod
   shift 4
@@ -116,6 +134,7 @@ write_wrapper() {
     echo
     echo "require $mod $version"
     echo
+    grep -E '^exclude [^(]' "$gomod" || true
     derive_replaces "$gomod" "$sibling_version"
   } >"$dir/go.mod.new"
   {
@@ -226,6 +245,53 @@ build_binaries() {
   exec 8>&-
 }
 
+containerd_present() {
+  local c
+  for c in "${containerd_cmds[@]}"; do [ -x "$cbin/$c" ] || return 1; done
+}
+
+# containerd, its runc shim and ctr as upstream's static release builds them (`make STATIC=1`:
+# tags osusergo netgo static_build, the shim always without cgo), here all three with
+# CGO_ENABLED=0 and without btrfs (its snapshotter needs cgo and btrfs headers; overlayfs is used).
+# Built by a wrapper module: `go install ...@v1.7.35` refuses a module whose go.mod has `exclude`
+# lines, and containerd's has one. The Go version is the one upstream releases it with (the
+# GO_VERSION of its release Dockerfile). About a minute on two cores with the modules cached.
+build_containerd() {
+  containerd_present && return 0
+  mkdir -p "$cdir"
+  # One build at a time, as for Kubernetes.
+  exec 7>"$cdir/build.lock"
+  if ! flock -n 7; then
+    log "waiting for another build of containerd $containerd_version to finish (lock $cdir/build.lock)"
+    flock 7
+  fi
+  if containerd_present; then exec 7>&-; return 0; fi
+  go_env
+  local t0 mod=github.com/containerd/containerd src cgo_version c
+  t0=$(now)
+  src=$(GOTOOLCHAIN=local go mod download -json "$mod@$containerd_version" | json_field Dir)
+  [ -d "$src" ] || die "could not download $mod@$containerd_version"
+  cgo_version=go$(sed -n 's/^ARG GO_VERSION=\([0-9][0-9.]*\)$/\1/p' "$src/.github/workflows/release/Dockerfile" 2>/dev/null)
+  [ "$cgo_version" != go ] || die "no GO_VERSION in $src/.github/workflows/release/Dockerfile"
+  export GOTOOLCHAIN=$cgo_version
+  log "building containerd $containerd_version with $cgo_version (about a minute on two cores, more when the toolchain and modules are downloaded)"
+  write_wrapper "$cdir/src" "$mod" "$containerd_version" "$containerd_version" \
+    "${containerd_cmds[@]/#/$mod/cmd/}"
+  rm -rf "$cdir/bin.tmp" && mkdir -p "$cdir/bin.tmp" "$cbin"
+  log "go build ${containerd_cmds[*]} (CGO_ENABLED=0)"
+  (cd "$cdir/src" && CGO_ENABLED=0 go build -trimpath \
+    -tags "urfave_cli_no_docs osusergo netgo static_build no_btrfs" \
+    -ldflags "-s -w -X $mod/version.Version=$containerd_version" -o "$cdir/bin.tmp/" \
+    "${containerd_cmds[@]/#/$mod/cmd/}")
+  # Move into place only whole binaries, so an interrupted build never leaves a broken cache.
+  for c in "$cdir"/bin.tmp/*; do [ -e "$c" ] && mv -f "$c" "$cbin/"; done
+  rmdir "$cdir/bin.tmp"
+  echo "containerd $(($(now) - t0))s ($cgo_version, $(nproc) cores, $(date -u +%FT%TZ))" >>"$cdir/build-times.txt"
+  log "built containerd $containerd_version in $(($(now) - t0))s: $(cd "$cbin" && echo *)"
+  containerd_present || die "build finished but containerd binaries are missing in $cbin"
+  exec 7>&-
+}
+
 # ---------------------------------------------------------------------------------------------
 # Certificates, kubeconfigs, configs
 # ---------------------------------------------------------------------------------------------
@@ -334,6 +400,7 @@ render() {
   local template=$assets/$1 out=$2
   sed -e "s|@STATE@|$state|g" -e "s|@PKI@|$pki|g" -e "s|@PAUSE_IMAGE@|$pause_image|g" \
     -e "s|@RESOLV_CONF@|$resolv_conf|g" -e "s|@SOCKET@|$containerd_sock|g" \
+    -e "s|@CONTAINERD_ROOT@|$containerd_root|g" -e "s|@CONTAINERD_STATE@|$containerd_state|g" \
     -e "s|@SUBNET@|10.88.0.0/16|g" -e "s|@CNI_NET@|$cni_net|g" "$template" >"$out.new"
   if cmp -s "$out.new" "$out"; then rm -f "$out.new"; return 1; fi
   mv "$out.new" "$out"
@@ -364,13 +431,16 @@ ensure_configs() {
 # Processes
 # ---------------------------------------------------------------------------------------------
 
-# A pidfile holds the pid and the binary, so a reused pid is never mistaken for ours.
+# A pidfile holds the pid and the binary, so a reused pid is never mistaken for ours. A binary
+# replaced on disk while it runs (a rebuild) reads "<path> (deleted)": still ours, and `down` and
+# the containerd version check must still find it.
 proc_pid() {
-  local f=$run/$1.pid pid exe
+  local f=$run/$1.pid pid exe running
   [ -s "$f" ] || return 1
   { read -r pid; read -r exe; } <"$f"
   kill -0 "$pid" 2>/dev/null || return 1
-  [ "$(readlink "/proc/$pid/exe" 2>/dev/null)" = "$exe" ] || return 1
+  running=$(readlink "/proc/$pid/exe" 2>/dev/null) || return 1
+  [ "$running" = "$exe" ] || [ "$running" = "$exe (deleted)" ] || return 1
   echo "$pid"
 }
 
@@ -385,9 +455,9 @@ start_proc() {
   log "starting $name (log $logs/$name.log)"
   echo "--- $(date -u +%FT%TZ) $*" >>"$logs/$name.log"
   # setsid: the daemons outlive this script and are not hit by signals meant for its caller. They
-  # must not inherit the lock files (8, 9) or the caller's stdout (3): they would hold the locks
+  # must not inherit the lock files (7, 8, 9) or the caller's stdout (3): they would hold the locks
   # and keep a caller's pipe open forever.
-  setsid "$@" >>"$logs/$name.log" 2>&1 </dev/null 3>&- 8>&- 9>&- &
+  setsid "$@" >>"$logs/$name.log" 2>&1 </dev/null 3>&- 7>&- 8>&- 9>&- &
   printf '%s\n%s\n' "$!" "$(readlink -f "$(command -v "$1")")" >"$run/$name.pid"
 }
 
@@ -434,21 +504,39 @@ wait_for() {
 }
 
 kubectl_admin() { "$bin/kubectl" --kubeconfig "$state/kubeconfig/admin.yaml" --request-timeout=5s "$@"; }
-ctr_k8s() { ctr --address "$containerd_sock" --namespace k8s.io "$@"; }
+# The ctr of our containerd build ($ctr_bin; `down` may fall back to another, see there).
+ctr_k8s() { "$ctr_bin" --address "$containerd_sock" --namespace k8s.io "$@"; }
 
-containerd_answers() { timeout 5 ctr --address "$containerd_sock" version >/dev/null 2>&1; }
-cri_ready() { timeout 5 ctr --address "$containerd_sock" plugins ls 2>/dev/null | grep 'io.containerd.grpc.v1.*cri.*ok' >/dev/null; }
+containerd_answers() { timeout 5 "$ctr_bin" --address "$containerd_sock" version >/dev/null 2>&1; }
+cri_ready() { timeout 5 "$ctr_bin" --address "$containerd_sock" plugins ls 2>/dev/null | grep 'io.containerd.grpc.v1.*cri.*ok' >/dev/null; }
+
+# The gRPC socket the containerd with pid $1 listens on. One started by an older version of this
+# script may listen elsewhere than $containerd_sock (Debian's, at /run/containerd/containerd.sock).
+listening_socket() {
+  ss -xlpH 2>/dev/null | awk -v p="pid=$1," 'index($0, p) && $5 ~ /\/containerd\.sock$/ { print $5; exit }'
+}
 
 ensure_containerd() {
-  apt_install containerd runc containernetworking-plugins iptables
-  if [ -n "${containerd_config_changed:-}" ] && proc_pid containerd >/dev/null; then
+  apt_install runc containernetworking-plugins iptables
+  build_containerd
+  local pid running
+  if pid=$(proc_pid containerd) && running=$(readlink "/proc/$pid/exe") &&
+    [ "$running" != "$(readlink -f "$cbin/containerd")" ]; then
+    # Another containerd binary (another version, or this one rebuilt). Restarting only containerd
+    # would leave its pods' containers, sandboxes and network namespaces to outlive it, unseen by
+    # the new one; so the whole cluster goes down first, exactly as `cluster.sh down` takes it
+    # (etcd too), and this `up` brings it up again on the new binary.
+    log "the running containerd is $running, not $cbin/containerd: taking the cluster down first"
+    cmd_down
+  elif [ -n "${containerd_config_changed:-}" ] && proc_pid containerd >/dev/null; then
     log "containerd's config changed: restarting it"
     stop_proc containerd
   fi
   if ! proc_pid containerd >/dev/null && containerd_answers; then
-    die "a containerd this script did not start answers at $containerd_sock; stop it first (Docker's own containerd listens elsewhere)"
+    die "a containerd this script did not start answers at $containerd_sock; stop it first"
   fi
-  start_proc containerd containerd --config "$state/containerd/config.toml"
+  # Its PATH leads to the shim of the same build (containerd looks up containerd-shim-runc-v2 there).
+  PATH="$cbin:$PATH" start_proc containerd "$cbin/containerd" --config "$state/containerd/config.toml"
   wait_for "containerd's CRI plugin at $containerd_sock" 30 containerd cri_ready
 }
 
@@ -588,7 +676,10 @@ remove_pods() {
   if [ -n "$ids" ]; then
     log "stopping $(echo "$ids" | wc -l) pod containers"
     for id in $ids; do ctr_k8s tasks kill -s SIGKILL "$id" >/dev/null 2>&1 || true; done
-    for id in $ids; do timeout 20 ctr_k8s tasks delete -f "$id" >/dev/null 2>&1 || true; done
+    # (timeout runs commands, not shell functions: hence ctr spelled out)
+    for id in $ids; do
+      timeout 20 "$ctr_bin" --address "$containerd_sock" --namespace k8s.io tasks delete -f "$id" >/dev/null 2>&1 || true
+    done
   fi
   for id in $(ctr_k8s containers ls -q 2>/dev/null || true); do
     ctr_k8s containers delete "$id" >/dev/null 2>&1 || true
@@ -603,48 +694,36 @@ unmount_below() {
   done
 }
 
-# A dockerd started without --containerd supervises a containerd of its own (its child), unless
-# a socket already exists at the default address: then it uses that one, i.e. ours.
-docker_uses_our_containerd() {
-  local d
-  for d in $(pgrep -x dockerd || true); do
-    if tr '\0' ' ' <"/proc/$d/cmdline" 2>/dev/null | grep -E -- '--containerd[= ]' >/dev/null; then
-      tr '\0' ' ' <"/proc/$d/cmdline" | grep -F -- "$containerd_sock" >/dev/null && return 0
-    elif ! pgrep -x -P "$d" containerd >/dev/null; then
-      return 0
-    fi
-  done
-  return 1
-}
-
 cmd_down() {
+  # Reach the running containerd where it listens, and clean its state dir (the socket's folder in
+  # every config this script has used): after an upgrade of this script it may be an older one.
+  local pid sock containerd_sock=$containerd_sock containerd_state=$containerd_state ctr_bin=$ctr_bin
+  if pid=$(proc_pid containerd) && sock=$(listening_socket "$pid") && [ -n "$sock" ] &&
+    [ "$sock" != "$containerd_sock" ]; then
+    log "containerd (pid $pid) listens at $sock"
+    containerd_sock=$sock containerd_state=${sock%/*}
+  fi
+  # Before any `up` of this version there is no ctr of ours yet: the system's (Debian's) will do.
+  [ -x "$ctr_bin" ] || ctr_bin=$(command -v ctr || echo "$ctr_bin")
   stop_proc kubelet
   restore_sysctls
   if proc_pid containerd >/dev/null; then remove_pods; fi
   stop_proc kube-scheduler kube-controller-manager kube-apiserver
   stop_proc etcd
-  # dockerd, when (re)started while this containerd listens at the default socket, uses it instead
-  # of starting its own (moby's systemContainerdRunning): stopping it would cut Docker off.
-  if proc_pid containerd >/dev/null && docker_uses_our_containerd; then
-    log "warning: dockerd was (re)started while this containerd listened at $containerd_sock and uses it"
-    log "warning: containerd left running so Docker keeps working; stop dockerd first to stop it too"
-  else
-    stop_proc containerd
-    # A socket file nobody listens on would make a dockerd started later try it and fail.
-    containerd_answers || rm -f "$containerd_sock" "$containerd_sock.ttrpc"
-  fi
-  # Shims of pods whose containers could not be deleted (only the k8s.io namespace of our socket).
-  local pid
-  for pid in $(pgrep -f -- '^/usr/bin/containerd-shim-runc-v2 -namespace k8s.io ' || true); do
-    if tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -- "-namespace k8s.io .*-address $containerd_sock" >/dev/null; then
+  stop_proc containerd
+  containerd_answers || rm -f "$containerd_sock" "$containerd_sock.ttrpc"
+  # Shims of pods whose containers could not be deleted: those of our build (or of the containerd
+  # just stopped, which may be another build), in the k8s.io namespace and for our socket only.
+  for pid in $(pgrep -f -- "^[^ ]*/containerd-shim-runc-v2 -namespace k8s.io " || true); do
+    if tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -- "-namespace k8s.io .*-address $containerd_sock " >/dev/null; then
       kill -KILL "$pid" 2>/dev/null || true
     fi
   done
   # What the kubelet and the CRI plugin leave mounted when stopped under their pods.
   # (the kubelet also bind-mounts its root dir onto itself to make it rshared)
   unmount_below "$kubelet_root"
-  unmount_below /run/containerd/io.containerd.grpc.v1.cri
-  unmount_below /run/containerd/io.containerd.runtime.v2.task/k8s.io
+  unmount_below "$containerd_state/io.containerd.grpc.v1.cri"
+  unmount_below "$containerd_state/io.containerd.runtime.v2.task/k8s.io"
   local ns
   for ns in /run/netns/cni-*; do
     [ -e "$ns" ] || continue
@@ -658,20 +737,42 @@ cmd_down() {
   log "cluster down"
 }
 
+# Loads an image once per Docker image ID: a second load of an unchanged image is a no-op.
 cmd_load() {
-  local image=${1:-}
+  local image=${1:-} id marker
   [ -n "$image" ] || die "usage: cluster.sh load IMAGE"
   containerd_answers && proc_pid containerd >/dev/null || die "the cluster's containerd is not running: run cluster.sh up first"
+  id=$(docker image inspect --format '{{.Id}}' "$image" 2>/dev/null) || die "no image $image in the Docker engine"
+  marker=$state/loaded/$(printf '%s' "$image" | tr '/:' '__')
+  if [ "$(cat "$marker" 2>/dev/null)" = "$id" ] && ctr_k8s images ls -q | grep -xF "$(qualified "$image")" >/dev/null; then
+    log "$image ($id) is in the cluster already"
+    return 0
+  fi
   log "loading $image into containerd (namespace k8s.io)"
-  docker image inspect "$image" >/dev/null || die "no image $image in the Docker engine"
   docker save "$image" | ctr_k8s images import - >&2
+  mkdir -p "$state/loaded"
+  echo "$id" >"$marker"
+}
+
+# The name containerd stores an image under: Docker's short names are qualified as Docker Hub's.
+qualified() {
+  local name=$1 first=${1%%/*}
+  case "$name" in
+    */*) ;;
+    *) name=library/$name ;;
+  esac
+  if [[ "$name" != */* || ( "$first" != *.* && "$first" != *:* && "$first" != localhost ) ]]; then
+    name=docker.io/$name
+  fi
+  [[ "${name##*/}" == *:* || "$name" == *@* ]] || name=$name:latest
+  echo "$name"
 }
 
 # stdout is for KEY=VALUE lines only: everything else, including tools' chatter, goes to stderr.
 exec 3>&1 1>&2
 mkdir -p "$cache"
 case "${1:-}" in
-build) build_binaries; log "binaries in $bin" ;;
+build) build_containerd; build_binaries; log "binaries in $cbin and $bin" ;;
 up | down | load)
   # One up/down/load at a time.
   exec 9>"$cache/cluster.lock"

@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # The test ground: everything the tests need, on a fresh Debian 12 machine, idempotently.
 #
-#   bash test/ground/ground.sh [up]   bring it up; prints KEY=VALUE lines on stdout
-#   bash test/ground/ground.sh down   stop the Docker engine this script started, if any
+#   bash test/ground/ground.sh [up]           bring it all up; prints KEY=VALUE lines on stdout
+#   bash test/ground/ground.sh up --no-cluster   everything but the Kubernetes cluster
+#   bash test/ground/ground.sh load IMAGE     put a local Docker image into the cluster
+#   bash test/ground/ground.sh down           stop the cluster, the registry and the Docker
+#                                             engine this script started
 #
 # Slow results (the Debian root filesystem, the Prodigy binary) are cached outside the repository
 # in $COOK_GROUND_CACHE (default ~/.cache/cook-action-ground), keyed by version; a second `up` on
@@ -351,8 +354,24 @@ check_init() {
     die "'docker run --init $busybox_image true' failed: the engine's docker-init (Debian: /usr/bin/docker-init from docker.io, a link to tini-static) is missing or broken"
 }
 
+# The single-node Kubernetes cluster (cluster.sh) with the test images in its containerd.
+cluster_up() {
+  local cluster_env image
+  # 9>&-: its daemons must not hold the ground's lock.
+  cluster_env=$(bash "$here/cluster.sh" up 9>&-)
+  for image in "$busybox_image" "$prodigy_image"; do
+    bash "$here/cluster.sh" load "$image" 9>&- >/dev/null
+  done
+  printf '%s\n' "$cluster_env"
+}
+
 up() {
-  local started=$SECONDS
+  local started=$SECONDS with_cluster=1
+  case "${1:-}" in
+    "") ;;
+    --no-cluster) with_cluster= ;;
+    *) die "unknown option '$1' for up: use --no-cluster or nothing" ;;
+  esac
   apt_install git ca-certificates
   docker_up
   build_busybox
@@ -366,8 +385,11 @@ up() {
   local registry_env
   # 9>&-: the registry it starts must not hold the ground's lock, or the next `up` waits forever.
   registry_env=$(BUSYBOX_IMAGE=$busybox_image bash "$here/registry.sh" up 9>&-)
+  local cluster_env=
+  [ -z "$with_cluster" ] || cluster_env=$(cluster_up)
   log "ready in $((SECONDS - started))s"
   printf '%s\n' "$registry_env"
+  [ -z "$cluster_env" ] || printf '%s\n' "$cluster_env"
   cat <<EOF
 DOCKER_HOST=$DOCKER_HOST
 PRODIGY_IMAGE=$prodigy_image
@@ -383,10 +405,15 @@ exec 9>"$cache/ground.lock"
 flock -w 3600 9 || die "another ground.sh held $cache/ground.lock for an hour"
 
 case "${1:-up}" in
-  up) up ;;
+  up) up "${@:2}" ;;
+  load)
+    [ -n "${2:-}" ] || die "usage: ground.sh load IMAGE"
+    bash "$here/cluster.sh" load "$2" 9>&-
+    ;;
   down)
+    bash "$here/cluster.sh" down 9>&-
     bash "$here/registry.sh" down
     docker_down
     ;;
-  *) die "unknown command '$1': use up or down" ;;
+  *) die "unknown command '$1': use up, up --no-cluster, load IMAGE or down" ;;
 esac

@@ -26,6 +26,8 @@ export const TIMEOUT_GRACE_SECONDS = 10;
 export const CANCEL_GRACE_SECONDS = 2;
 /** How long output may trail the exit before it is given up on (a child holding the pipe). */
 const OUTPUT_DRAIN_MS = 15_000;
+/** How long after its own deadline an engine that enforces timeouts gets to report one. */
+const ENGINE_TIMEOUT_BACKSTOP_MS = 180_000;
 const OUTPUT_DRAIN_CANCELLED_MS = 1_500;
 
 export interface CookDeps {
@@ -122,7 +124,13 @@ export async function cook(settings: Settings, deps: CookDeps): Promise<RunOutco
       sink.note(`Reading the output failed: ${(error as Error).message}`);
     });
 
-    const verdict = await raceVerdict(workload, signal, settings.timeoutMs);
+    // An engine that enforces the timeout itself also brings back what the run made; the own
+    // timer then only catches an engine that never does.
+    const ownTimeoutMs =
+      workload.enforcesTimeout && settings.timeoutMs !== undefined
+        ? settings.timeoutMs + ENGINE_TIMEOUT_BACKSTOP_MS
+        : settings.timeoutMs;
+    const verdict = await raceVerdict(workload, signal, ownTimeoutMs);
     if (verdict.kind === 'cancelled' || verdict.kind === 'timed-out') {
       status = verdict.kind;
       const grace = status === 'cancelled' ? CANCEL_GRACE_SECONDS : TIMEOUT_GRACE_SECONDS;
@@ -228,6 +236,12 @@ export function judge(
     return {
       status: 'failed',
       reason: `killed for running out of memory (OOMKilled${memoryLimit ? `, limit ${memoryLimit}` : ''}), exit code ${exit.exitCode}`,
+    };
+  }
+  if (exit.exitCode === 0 && exit.resultsError) {
+    return {
+      status: 'failed',
+      reason: `exit code 0, but what the run made did not come back: ${exit.resultsError}`,
     };
   }
   if (exit.exitCode === 0) return { status: 'succeeded', reason: 'exit code 0' };

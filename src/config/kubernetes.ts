@@ -47,7 +47,15 @@ export interface KubernetesInputs {
 }
 
 /** Kubeconfig fields whose values are credentials: masked before any output. */
-const CREDENTIAL_FIELDS = ['token', 'password', 'client-key-data', 'client-key'];
+const CREDENTIAL_FIELDS = [
+  'token',
+  'password',
+  'client-key-data',
+  'access-token',
+  'id-token',
+  'refresh-token',
+  'client-secret',
+];
 
 export function kubernetesInputs(
   input: (name: InputName) => string,

@@ -148,7 +148,6 @@ export function buildSettings(input: InputSource, env: Env, deps: SettingsDeps =
   const plainEnv = parseKeyValueLines(Inputs.env, get(Inputs.env), false);
 
   const runtime = parseChoice(Inputs.runtime, get(Inputs.runtime), RUNTIMES, 'docker');
-  refuseUnproven(runtime);
   for (const name of [Inputs.shard, Inputs.maxParallel] as const) {
     if (trimmed(name) !== '') {
       throw new InputError(
@@ -227,16 +226,6 @@ export function buildSettings(input: InputSource, env: Env, deps: SettingsDeps =
     return Object.freeze({ ...common, ...container, runtime, kubernetes: kube!.target });
   }
   return Object.freeze({ ...common, ...container, runtime, docker: dockerConnection(env) });
-}
-
-/** The Kubernetes runtime is enabled once its tests pass on the real test cluster (issue 3). */
-function refuseUnproven(runtime: RuntimeKind): void {
-  if (runtime !== 'kubernetes') return;
-  throw new InputError(
-    Inputs.runtime,
-    'kubernetes',
-    "'docker' or 'local': the Kubernetes runtime is not enabled in this build yet",
-  );
 }
 
 function containerSettings(

@@ -17,6 +17,19 @@ export function createRuntime(settings: Settings): ContainerRuntime {
         ...(settings.timeoutMs === undefined ? {} : { timeoutMs: settings.timeoutMs }),
         submitter: settings.github.actor ?? 'unknown',
         ...(settings.workload.workflow ? { workflow: settings.workload.workflow } : {}),
+        ...schedulingTimeout(process.env.COOK_ACTION_SCHEDULING_TIMEOUT),
       });
   }
+}
+
+/** COOK_ACTION_SCHEDULING_TIMEOUT: seconds a pod may stay unschedulable (default 120). */
+function schedulingTimeout(value: string | undefined): { schedulingTimeoutMs?: number } {
+  if (value === undefined || value.trim() === '') return {};
+  const seconds = Number(value);
+  if (!Number.isFinite(seconds) || seconds <= 0) {
+    throw new Error(
+      `COOK_ACTION_SCHEDULING_TIMEOUT has invalid value ${JSON.stringify(value)}: expected a number of seconds above 0`,
+    );
+  }
+  return { schedulingTimeoutMs: seconds * 1000 };
 }

@@ -91,11 +91,20 @@ export function buildRunSpec(settings: Settings, host: SpecHost = realHost): Run
       ]
     : [];
 
+  const workflowArg = workload.kind === 'prodigy' ? argv.indexOf(workload.workflow) : -1;
   return {
     runId: settings.runId,
     name: `cook-${settings.runId}`,
     labels,
     argv,
+    ...(workload.kind === 'prodigy' && workflowArg >= 0
+      ? {
+          workflowFile: {
+            host: path.join(settings.workspace, workload.workflow),
+            argIndex: workflowArg,
+          },
+        }
+      : {}),
     workdir,
     env,
     secretEnv,

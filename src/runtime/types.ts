@@ -23,6 +23,8 @@ export interface RunSpec {
   readonly secretEnv: Readonly<Record<string, string>>;
   /** Host folders and where the workload sees them. */
   readonly mounts: readonly { readonly host: string; readonly target: string }[];
+  /** The workflow file the argv names at argIndex, for runtimes that ship it apart. */
+  readonly workflowFile?: { readonly host: string; readonly argIndex: number };
   readonly container?: ContainerSpec;
 }
 
@@ -51,6 +53,8 @@ export interface ExitStatus {
   readonly error?: string;
   /** The engine stopped the workload at its deadline (Kubernetes activeDeadlineSeconds). */
   readonly timedOut?: boolean;
+  /** What the run made could not be brought back to the runner (a pod, not a bind mount). */
+  readonly resultsError?: string;
 }
 
 /** A workload that was started. */
@@ -66,6 +70,11 @@ export interface Workload {
   wait(): Promise<ExitStatus>;
   /** Asks the workload to stop (SIGTERM), killing it after graceSeconds. */
   stop(graceSeconds: number): Promise<void>;
+  /**
+   * The engine enforces the run's timeout itself (Kubernetes activeDeadlineSeconds) and says so
+   * through ExitStatus.timedOut; the caller's own timer is then only a backstop.
+   */
+  readonly enforcesTimeout?: boolean;
 }
 
 export interface ContainerRuntime {

@@ -1,61 +1,66 @@
 /**
- * NOT RUN YET: this file joins test/contract/ (and the suite) when test/ground/cluster.sh joins
- * npm run ground and runtime: kubernetes is enabled. Run by hand on 2026-11-23 against the cluster
- * with the runtime enabled locally: 7 of 8 passed; 20,000 lines came back as the first 12,091
- * only (the tail of a fast pod's log is lost), and the timeout case took 35 s because the pod's
- * 30 s termination grace applies after activeDeadlineSeconds.
- *
  * The Kubernetes runtime on the real single-node cluster of the test ground (real API server,
  * Job controller, scheduler, kubelet and containers): what a user sees, and what the cluster
  * holds afterwards.
  */
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
 import { BatchV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import type { InputName } from '../../src/config/names.js';
+import { LineSplitter } from '../../src/logs/line-splitter.js';
+import { connect } from '../../src/runtime/kubernetes/client.js';
+import {
+  followPodLog,
+  openPodLog,
+  type PodLogSource,
+} from '../../src/runtime/kubernetes/pod-logs.js';
 import { cookWith } from '../support/cook.js';
 import { ground } from '../support/ground.js';
-import { tempWorkspace } from '../support/workspace.js';
+import { git, gitWorkspace, tempWorkspace } from '../support/workspace.js';
 
 const g = ground();
-const kubeconfigPath = process.env.KUBECONFIG;
-if (!kubeconfigPath) {
-  throw new Error(
-    "The test ground's cluster is not set up (missing KUBECONFIG). Run the suite with 'npm test', " +
-      "or export the KEY=VALUE lines that 'npm run ground' prints.",
-  );
-}
+const kubeconfigPath = g.kubeconfig;
 const config = new KubeConfig();
 config.loadFromFile(kubeconfigPath);
 const core = config.makeApiClient(CoreV1Api);
 const batch = config.makeApiClient(BatchV1Api);
 
-function run(inputs: Partial<Record<InputName, string>>, options: { cancelAfterMs?: number } = {}) {
+function run(
+  inputs: Partial<Record<InputName, string>>,
+  options: { cancelAfterMs?: number; workspace?: string } = {},
+) {
   return cookWith(
     {
       runtime: 'kubernetes',
-      'kubeconfig-path': kubeconfigPath!,
+      'kubeconfig-path': kubeconfigPath,
       namespace: 'default',
       image: g.busyboxImage,
       'pull-policy': 'never',
       ...inputs,
     },
-    { workspace: tempWorkspace(), ...options },
+    { workspace: options.workspace ?? tempWorkspace(), ...options },
   );
 }
 
-/** Jobs, pods and Secrets still carrying the run's label. */
+/** Jobs, pods, Secrets and ConfigMaps still carrying the run's label. */
 async function leftovers(runId: string): Promise<string[]> {
   const labelSelector = `io.prodigy.cook-action.run=${runId}`;
   const namespace = 'default';
-  const [jobs, pods, secrets] = await Promise.all([
+  const [jobs, pods, secrets, configMaps] = await Promise.all([
     batch.listNamespacedJob({ namespace, labelSelector }),
     core.listNamespacedPod({ namespace, labelSelector }),
     core.listNamespacedSecret({ namespace, labelSelector }),
+    core.listNamespacedConfigMap({ namespace, labelSelector }),
   ]);
   return [
     ...jobs.items.map((j) => `Job ${j.metadata?.name}`),
     ...pods.items.map((p) => `pod ${p.metadata?.name}`),
     ...secrets.items.map((s) => `Secret ${s.metadata?.name}`),
+    ...configMaps.items.map((c) => `ConfigMap ${c.metadata?.name}`),
   ];
 }
 
@@ -158,5 +163,360 @@ describe('the kubernetes runtime on a real cluster', () => {
     expect(text).toContain('env.TOKEN: "***"');
     expect(text).not.toContain('dry-secret');
     expect(await leftovers(settings.runId)).toEqual([]);
+  });
+});
+
+/** kubectl of the ground's cluster, as a user would run it. */
+function kubectl(...args: string[]): string {
+  return execFileSync(g.kubectl, ['--kubeconfig', kubeconfigPath, ...args], { encoding: 'utf8' });
+}
+
+describe('the workspace in and the results out', () => {
+  it('runs on the checkout sent into the pod, and brings back new, changed and deleted files', async () => {
+    const workspace = gitWorkspace({
+      'input.txt': 'from the runner\n',
+      'gone.txt': 'deleted in the pod\n',
+      'keep/changed.txt': 'before\n',
+    });
+    const { outcome, shown } = await run(
+      {
+        command:
+          'cat input.txt; echo made > made.txt; rm gone.txt; echo after > keep/changed.txt; mkdir -p deep/er; echo x > deep/er/y.txt',
+      },
+      { workspace },
+    );
+    expect(outcome.status, shown.join('\n')).toBe('succeeded');
+    expect(shown).toContain('from the runner');
+    expect(shown.some((l) => /Sent .* to \/workspace in pod .*checked\)/.test(l))).toBe(true);
+    expect(readFileSync(path.join(workspace, 'made.txt'), 'utf8')).toBe('made\n');
+    expect(readFileSync(path.join(workspace, 'keep/changed.txt'), 'utf8')).toBe('after\n');
+    expect(readFileSync(path.join(workspace, 'deep/er/y.txt'), 'utf8')).toBe('x\n');
+    expect(existsSync(path.join(workspace, 'gone.txt'))).toBe(false);
+    // The busybox image has no git: the checkout's history is as it was.
+    expect(git(workspace, 'log', '--format=%s')).toBe('initial');
+    const status = git(workspace, 'status', '--porcelain').split('\n');
+    expect(status.map((line) => line.trim()).sort()).toEqual(
+      ['D gone.txt', 'M keep/changed.txt', '?? deep/', '?? made.txt'].sort(),
+    );
+  });
+
+  it('keeps no secret value in the Job, pod, Secret data as shown, or the workflow ConfigMap', async () => {
+    const fixtures = path.resolve(import.meta.dirname, '../fixtures/workflows');
+    const files = Object.fromEntries(
+      readdirSync(fixtures).map((name) => [name, readFileSync(path.join(fixtures, name), 'utf8')]),
+    );
+    const workspace = gitWorkspace(files);
+    let yaml = '';
+    const running = run(
+      {
+        image: g.prodigyImage,
+        workflow: 'standard.yml',
+        secrets: 'TOKEN=k8s-workflow-s3cret',
+      },
+      { workspace },
+    );
+    // Read while the run goes on: everything it created, as kubectl shows it.
+    const complete = () =>
+      ['kind: Job', 'kind: Pod', 'kind: ConfigMap'].every((k) => yaml.includes(k));
+    for (let i = 0; i < 150 && !complete(); i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      const now = kubectl(
+        'get',
+        'jobs,pods,configmaps',
+        '-l',
+        'app.kubernetes.io/managed-by=cook-action',
+        '-o',
+        'yaml',
+      );
+      if (now.includes('kind: Pod')) yaml = now;
+    }
+    const { outcome, shown } = await running;
+    expect(outcome.status, shown.slice(-20).join('\n')).toBe('succeeded');
+    expect(yaml).toContain('kind: Job');
+    expect(yaml).toContain('kind: Pod');
+    expect(yaml).toContain('kind: ConfigMap');
+    // The workflow travels in the ConfigMap, and Prodigy reads it from there.
+    expect(yaml).toContain('name: standard-fixture');
+    expect(yaml).toContain('/cook/workflow/workflow.yml');
+    expect(yaml).not.toContain('k8s-workflow-s3cret');
+  });
+});
+
+describe('following pod logs across dropped connections', () => {
+  const cluster = connect({
+    kubeconfig: { kind: 'path', path: kubeconfigPath },
+    ttlSecondsAfterFinished: 60,
+  });
+  const pods: string[] = [];
+  afterAll(async () => {
+    for (const name of pods)
+      await core
+        .deleteNamespacedPod({ name, namespace: 'default', gracePeriodSeconds: 0 })
+        .catch(() => {});
+    cluster.close();
+  });
+
+  it('delivers every line once and in order while the stream is cut every 700 lines', async () => {
+    const name = `cook-test-logs-${Date.now()}`;
+    pods.push(name);
+    // 20,000 lines written over about two seconds, so the cuts fall while the pod still writes.
+    await core.createNamespacedPod({
+      namespace: 'default',
+      body: {
+        metadata: { name, labels: { 'app.kubernetes.io/managed-by': 'cook-action-test' } },
+        spec: {
+          restartPolicy: 'Never',
+          containers: [
+            {
+              name: 'writer',
+              image: g.busyboxImage,
+              imagePullPolicy: 'Never',
+              command: [
+                'sh',
+                '-c',
+                'i=0; while [ $i -lt 20 ]; do seq $((i*1000+1)) $((i*1000+1000)); i=$((i+1)); sleep 0.1; done',
+              ],
+            },
+          ],
+        },
+      },
+    });
+    const state = async () =>
+      (await core.readNamespacedPod({ name, namespace: 'default' })).status?.containerStatuses?.[0]
+        ?.state;
+    for (let i = 0; i < 100; i++) {
+      const s = await state();
+      if (s?.running || s?.terminated) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    let drops = 0;
+    const source: PodLogSource = {
+      async open(request, signal) {
+        const stream = await openPodLog(cluster, name, 'writer', request, signal);
+        if (!request.follow) return stream;
+        const splitter = new LineSplitter();
+        let lines = 0;
+        stream.on('data', (chunk: Buffer) => {
+          lines += splitter.push(chunk).length;
+          if (lines >= 700 && !stream.destroyed) {
+            drops++;
+            // A reset in the middle of the stream, as a proxy or an API server restart would.
+            (stream as Readable).destroy(
+              Object.assign(new Error('simulated drop'), { code: 'ECONNRESET' }),
+            );
+          }
+        });
+        return stream;
+      },
+      running: async () => !(await state())?.terminated,
+    };
+    const lines: string[] = [];
+    const splitter = new LineSplitter();
+    await followPodLog(source, (line) => lines.push(...splitter.push(line)), { retryDelayMs: 10 });
+    expect(drops).toBeGreaterThan(5);
+    expect(lines.length).toBe(20_000);
+    expect(lines.every((line, i) => line === String(i + 1))).toBe(true);
+  });
+});
+
+describe('as a service account bound only to deploy/kubernetes/role.yaml', () => {
+  const namespace = `cook-rbac-${Date.now().toString(36)}`;
+  const role = path.resolve(import.meta.dirname, '../../deploy/kubernetes/role.yaml');
+
+  afterAll(() => {
+    kubectl('delete', 'namespace', namespace, '--wait=false', '--ignore-not-found');
+  });
+
+  /** A service account bound to a Role made from roleYaml; a kubeconfig (content) for it. */
+  function setUp(
+    account: string,
+    roleYaml: string,
+    user: (token: string) => string[] = (token) => [`    token: ${token}`],
+  ): string {
+    execFileSync(g.kubectl, ['--kubeconfig', kubeconfigPath, '-n', namespace, 'apply', '-f', '-'], {
+      input: roleYaml.replace(/name: cook-action\b/, `name: ${account}`),
+    });
+    kubectl('-n', namespace, 'create', 'serviceaccount', account);
+    kubectl(
+      '-n',
+      namespace,
+      'create',
+      'rolebinding',
+      account,
+      `--role=${account}`,
+      `--serviceaccount=${namespace}:${account}`,
+    );
+    const token = kubectl('-n', namespace, 'create', 'token', account, '--duration=1h').trim();
+    const admin = config.getCurrentCluster()!;
+    return [
+      'apiVersion: v1',
+      'kind: Config',
+      'clusters:',
+      '- name: ground',
+      '  cluster:',
+      `    server: ${admin.server}`,
+      `    certificate-authority-data: ${admin.caData}`,
+      'users:',
+      `- name: ${account}`,
+      '  user:',
+      ...user(token),
+      'contexts:',
+      '- name: ground',
+      '  context:',
+      '    cluster: ground',
+      `    user: ${account}`,
+      `    namespace: ${namespace}`,
+      'current-context: ground',
+      '',
+    ].join('\n');
+  }
+
+  it('runs, sends the workspace and brings back the results with only those permissions', async () => {
+    kubectl('create', 'namespace', namespace);
+    const kubeconfig = setUp('cook-action', readFileSync(role, 'utf8'));
+    const workspace = gitWorkspace({ 'in.txt': 'in\n' });
+    const { outcome, shown, file } = await cookWith(
+      {
+        runtime: 'kubernetes',
+        kubeconfig,
+        image: g.busyboxImage,
+        'pull-policy': 'never',
+        command: 'cat in.txt; echo out > out.txt; exit 3',
+        secrets: 'TOKEN=rbac-secret',
+      },
+      { workspace },
+    );
+    expect(outcome.exitCode, shown.join('\n')).toBe(3);
+    expect(shown).toContain('in');
+    expect(shown.some((l) => l.includes(`namespace ${namespace}`))).toBe(true);
+    expect(readFileSync(path.join(workspace, 'out.txt'), 'utf8')).toBe('out\n');
+    // The service account's token is a credential of the kubeconfig content: masked.
+    expect(file).not.toMatch(/eyJ[\w-]{20,}/);
+    expect(
+      kubectl(
+        '-n',
+        namespace,
+        'get',
+        'jobs,pods,secrets,configmaps',
+        '-l',
+        'app.kubernetes.io/managed-by=cook-action',
+        '-o',
+        'name',
+      ).trim(),
+    ).toBe('');
+  });
+
+  it('names every missing permission at once, before creating anything', async () => {
+    const reduced = readFileSync(role, 'utf8').replace('verbs: [get, create]', 'verbs: [get]');
+    const withoutExec = reduced.replace(
+      /- apiGroups: \[''\]\n\s*resources: \[configmaps\]\n\s*verbs: \[create, list, delete\]/,
+      "- apiGroups: ['']\n    resources: [configmaps]\n    verbs: [list]",
+    );
+    const kubeconfig = setUp('cook-action-partial', withoutExec);
+    const { outcome } = await cookWith(
+      {
+        runtime: 'kubernetes',
+        kubeconfig,
+        image: g.busyboxImage,
+        'pull-policy': 'never',
+        command: 'true',
+      },
+      { workspace: tempWorkspace() },
+    );
+    expect(outcome.status).toBe('failed');
+    expect(outcome.reason).toContain(
+      'missing: create configmaps, delete configmaps, create pods/exec',
+    );
+    expect(outcome.reason).toContain('deploy/kubernetes/role.yaml');
+    expect(kubectl('-n', namespace, 'get', 'jobs', '-o', 'name').trim()).toBe('');
+  });
+
+  it('gets its token from an exec credential plugin, and names a plugin that is missing', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'cook-plugin-'));
+    const plugin = path.join(dir, 'cook-test-login');
+    const kubeconfig = setUp('cook-action-plugin', readFileSync(role, 'utf8'), (token) => {
+      writeFileSync(
+        plugin,
+        `#!/bin/sh\necho '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"token":"${token}"}}'\n`,
+        { mode: 0o755 },
+      );
+      return [
+        '    exec:',
+        '      apiVersion: client.authentication.k8s.io/v1',
+        `      command: ${plugin}`,
+        '      interactiveMode: Never',
+      ];
+    });
+    const inputs = {
+      runtime: 'kubernetes',
+      image: g.busyboxImage,
+      'pull-policy': 'never',
+      command: 'echo through the plugin',
+    } as const;
+    const ok = await cookWith({ ...inputs, kubeconfig }, { workspace: tempWorkspace() });
+    expect(ok.outcome.status, ok.shown.join('\n')).toBe('succeeded');
+    expect(ok.shown).toContain('through the plugin');
+
+    const missing = await cookWith(
+      { ...inputs, kubeconfig: kubeconfig.replace(plugin, 'cook-missing-login') },
+      { workspace: tempWorkspace() },
+    );
+    expect(missing.outcome.status).toBe('failed');
+    expect(missing.outcome.reason).toContain(
+      "gets its credentials from the exec plugin 'cook-missing-login', which is not installed here (not found on PATH)",
+    );
+  });
+});
+
+describe('when the cluster gets in the way', () => {
+  it('fails a pod that cannot be scheduled past the scheduling timeout, with its events', async () => {
+    process.env.COOK_ACTION_SCHEDULING_TIMEOUT = '4';
+    try {
+      const { outcome, shown, settings } = await run({ command: 'true', cpu: '64' });
+      expect(outcome.status).toBe('failed');
+      expect(outcome.reason).toContain('the pod could not be scheduled within 4s');
+      expect(shown.some((l) => /cannot be scheduled yet: .*Insufficient cpu/.test(l))).toBe(true);
+      expect(shown.some((l) => /FailedScheduling: .*Insufficient cpu/.test(l))).toBe(true);
+      expect(await leftovers(settings.runId)).toEqual([]);
+    } finally {
+      delete process.env.COOK_ACTION_SCHEDULING_TIMEOUT;
+    }
+  });
+
+  it('starts another pod after an eviction, and shows each attempt in its own section', async () => {
+    const workspace = tempWorkspace({ 'in.txt': 'in\n' });
+    let evicted = '';
+    const running = run(
+      { command: 'echo "attempt in $(hostname)"; sleep 6; echo done > out.txt' },
+      { workspace },
+    );
+    // Evict the first pod once its workload runs, as a node drain would.
+    for (let i = 0; i < 200 && !evicted; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      const pods = await core.listNamespacedPod({
+        namespace: 'default',
+        labelSelector: 'app.kubernetes.io/managed-by=cook-action',
+      });
+      const pod = pods.items.find((p) =>
+        p.status?.containerStatuses?.some((c) => c.name === 'workload' && c.state?.running),
+      );
+      if (pod) {
+        evicted = pod.metadata!.name!;
+        await core.createNamespacedPodEviction({
+          name: evicted,
+          namespace: 'default',
+          body: { apiVersion: 'policy/v1', kind: 'Eviction', metadata: { name: evicted } },
+        });
+      }
+    }
+    const { outcome, shown } = await running;
+    expect(evicted).not.toBe('');
+    expect(outcome.status, shown.join('\n')).toBe('succeeded');
+    expect(
+      shown.some((l) => l.startsWith(`Pod ${evicted} was evicted (EvictionByEvictionAPI`)),
+    ).toBe(true);
+    expect(shown.some((l) => /── output of pod .* \(attempt 2\) ──/.test(l))).toBe(true);
+    expect(shown.filter((l) => l.startsWith('attempt in ')).length).toBe(2);
+    expect(readFileSync(path.join(workspace, 'out.txt'), 'utf8')).toBe('done\n');
   });
 });

@@ -3,6 +3,7 @@
  * real Docker engine: what a user sees in the step log, the outputs, the summary, and what is left
  * on the engine afterwards.
  */
+import { execFileSync } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -290,5 +291,91 @@ describe('the action running real Prodigy, through the runner protocol', () => {
     expect(main.outputs.status, main.lines.slice(-20).join('\n')).toBe('succeeded');
     expect(main.outputs['container-id']).toBeUndefined();
     expect(git(workspace, 'log', '--format=%s')).toContain('reduce: map-results.json');
+  });
+});
+
+describe('the action on Kubernetes, through the runner protocol', () => {
+  const kube = { runtime: 'kubernetes', 'kubeconfig-path': g.kubeconfig, 'pull-policy': 'never' };
+  /** What the cluster still holds of a run, as kubectl shows it. */
+  const clusterLeftovers = (runId: string) =>
+    execFileSync(
+      g.kubectl,
+      [
+        '--kubeconfig',
+        g.kubeconfig,
+        'get',
+        'jobs,pods,secrets,configmaps',
+        '-l',
+        `io.prodigy.cook-action.run=${runId}`,
+        '-o',
+        'name',
+      ],
+      { encoding: 'utf8' },
+    ).trim();
+
+  it('runs a MapReduce workflow in a Job; every item and the reduce commit land on main', async () => {
+    const fixtures = path.resolve(import.meta.dirname, '../fixtures/workflows');
+    const workspace = gitWorkspace(
+      Object.fromEntries(
+        readdirSync(fixtures).map((name) => [
+          name,
+          readFileSync(path.join(fixtures, name), 'utf8'),
+        ]),
+      ),
+    );
+    const { main, post } = await runAction({
+      actionDir,
+      workspace,
+      inputs: { ...kube, workflow: 'mapreduce.yml', image: g.prodigyImage },
+    });
+    expect(main.outputs.status, main.lines.slice(-20).join('\n')).toBe('succeeded');
+    const runId = main.state['run-id']!;
+    expect(main.outputs['job-name']).toBe(`prodigy-${runId}`);
+    expect(main.outputs.branch).toBe('main');
+    const log = git(workspace, 'log', '--format=%s');
+    for (const subject of ['map: alpha', 'map: beta', 'map: gamma', 'reduce: map-results.json']) {
+      expect(log).toContain(subject);
+    }
+    expect(main.summary).toContain('| Status | ✅ succeeded |');
+    expect(clusterLeftovers(runId)).toBe('');
+    expect(post?.exitCode).toBe(0);
+  });
+
+  it('on cancellation deletes its Job, pod, Secret and ConfigMap within 7 seconds', async () => {
+    const { main } = await runAction({
+      actionDir,
+      workspace: tempWorkspace(),
+      inputs: {
+        ...kube,
+        image: g.busyboxImage,
+        command: 'trap "" TERM INT; echo pod-is-up; sleep 120',
+        secrets: 'TOKEN=cancel-me',
+      },
+      cancelWhen: (line) => line === 'pod-is-up',
+    });
+    expect(main.outputs.status).toBe('cancelled');
+    expect(main.signal).toBeNull();
+    expect(clusterLeftovers(main.state['run-id']!)).toBe('');
+  });
+
+  it('leaves nothing behind after main is SIGKILLed: post sweeps the Job, its pod and Secret', async () => {
+    const { main, post } = await runAction({
+      actionDir,
+      workspace: tempWorkspace(),
+      inputs: {
+        ...kube,
+        image: g.busyboxImage,
+        command: 'echo pod-is-up; sleep 120',
+        secrets: 'TOKEN=kill-me',
+      },
+      killWhen: (line) => line === 'pod-is-up',
+    });
+    expect(main.signal).toBe('SIGKILL');
+    const runId = main.state['run-id']!;
+    expect(post?.exitCode).toBe(0);
+    expect(post?.lines.join('\n')).toContain(
+      `Removed what run ${runId} left: Job prodigy-${runId}`,
+    );
+    expect(clusterLeftovers(runId)).toBe('');
   });
 });

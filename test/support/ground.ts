@@ -9,6 +9,10 @@ export interface Ground {
   readonly debianImage: string;
   /** Host folder with `prodigy` and the `claude` stub, for the local runtime. */
   readonly bin: string;
+  /** Admin kubeconfig of the ground's single-node cluster. */
+  readonly kubeconfig: string;
+  /** kubectl of the cluster's Kubernetes release. */
+  readonly kubectl: string;
 }
 
 export function ground(): Ground {
@@ -19,6 +23,8 @@ export function ground(): Ground {
     'BUSYBOX_IMAGE',
     'DEBIAN_IMAGE',
     'GROUND_BIN',
+    'KUBECONFIG',
+    'KUBECTL',
   ].filter((key) => !env[key]);
   if (missing.length > 0) {
     throw new Error(
@@ -32,5 +38,7 @@ export function ground(): Ground {
     busyboxImage: env.BUSYBOX_IMAGE!,
     debianImage: env.DEBIAN_IMAGE!,
     bin: env.GROUND_BIN!,
+    kubeconfig: env.KUBECONFIG!,
+    kubectl: env.KUBECTL!,
   };
 }

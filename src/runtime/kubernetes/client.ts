@@ -3,7 +3,7 @@
  * removed after), the context, the namespace, API clients, the API server's own words out of an
  * error, and retries of what the infrastructure, not the request, got wrong.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {
@@ -48,6 +48,32 @@ export function connect(target: KubernetesTarget): Cluster {
     if (written) rmSync(path.dirname(written), { recursive: true, force: true });
     throw new Error(`Reading the kubeconfig: ${(error as Error).message}`, { cause: error });
   }
+  const cluster = (() => {
+    try {
+      return checkTarget(config, target);
+    } catch (error) {
+      if (written) rmSync(path.dirname(written), { recursive: true, force: true });
+      throw error;
+    }
+  })();
+  const contextNamespace = config.getContextObject(config.getCurrentContext())?.namespace;
+  return {
+    config,
+    namespace: target.namespace ?? contextNamespace ?? 'default',
+    core: config.makeApiClient(CoreV1Api),
+    batch: config.makeApiClient(BatchV1Api),
+    authorization: config.makeApiClient(AuthorizationV1Api),
+    version: config.makeApiClient(VersionApi),
+    server: cluster.server,
+    close() {
+      if (written) rmSync(path.dirname(written), { recursive: true, force: true });
+      written = undefined;
+    },
+  };
+}
+
+/** Picks the context, and checks that it names a cluster and a usable credential plugin. */
+function checkTarget(config: KubeConfig, target: KubernetesTarget) {
   if (target.context) {
     if (!config.getContextObject(target.context)) {
       const known = config.getContexts().map((c) => c.name);
@@ -63,20 +89,38 @@ export function connect(target: KubernetesTarget): Cluster {
       'The kubeconfig names no cluster for its current context: pass kubeconfig, kubeconfig-path or cluster.',
     );
   }
-  const contextNamespace = config.getContextObject(config.getCurrentContext())?.namespace;
-  return {
-    config,
-    namespace: target.namespace ?? contextNamespace ?? 'default',
-    core: config.makeApiClient(CoreV1Api),
-    batch: config.makeApiClient(BatchV1Api),
-    authorization: config.makeApiClient(AuthorizationV1Api),
-    version: config.makeApiClient(VersionApi),
-    server: cluster.server,
-    close() {
-      if (written) rmSync(path.dirname(written), { recursive: true, force: true });
-      written = undefined;
-    },
-  };
+  checkCredentialPlugin(config);
+  return cluster;
+}
+
+/**
+ * A user whose credentials come from an exec plugin (aws, gke-gcloud-auth-plugin, kubelogin...)
+ * needs that program on this machine: say so plainly before any request fails with ENOENT.
+ */
+function checkCredentialPlugin(config: KubeConfig): void {
+  const user = config.getCurrentUser();
+  const command = user?.exec?.command as string | undefined;
+  if (!user || !command) return;
+  const found = command.includes('/')
+    ? isExecutable(command)
+    : (process.env.PATH ?? '')
+        .split(path.delimiter)
+        .filter(Boolean)
+        .some((dir) => isExecutable(path.join(dir, command)));
+  if (!found) {
+    throw new Error(
+      `The kubeconfig's user '${user.name}' gets its credentials from the exec plugin '${command}', which is not installed here (${command.includes('/') ? 'no such executable file' : 'not found on PATH'}). Install it in an earlier step, or pass a kubeconfig whose user has a token or client certificate.`,
+    );
+  }
+}
+
+function isExecutable(file: string): boolean {
+  try {
+    accessSync(file, constants.X_OK);
+    return statSync(file).isFile();
+  } catch {
+    return false;
+  }
 }
 
 /** HTTP status of a client-node error, if it came from the API server. */

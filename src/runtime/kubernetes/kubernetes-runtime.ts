@@ -1,13 +1,32 @@
 /** The Kubernetes runtime: one Job on the cluster a kubeconfig names, followed with watches. */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import type { V1Job, V1Pod, V1ContainerStatus } from '@kubernetes/client-node';
 import { stringify } from 'yaml';
 import type { KubernetesTarget } from '../../config/kubernetes.js';
 import { Labels } from '../../config/names.js';
 import type { ContainerRuntime, ExitStatus, OutputChunk, RunSpec, Workload } from '../types.js';
 import { apiMessage, type Cluster, connect, statusOf, withRetries } from './client.js';
-import { buildJobObjects, type JobOptions, WORKLOAD_CONTAINER } from './manifest.js';
+import {
+  buildJobObjects,
+  DISRUPTION_RETRIES,
+  type JobOptions,
+  WORKLOAD_CONTAINER,
+} from './manifest.js';
 import { followPodLog, openPodLog } from './pod-logs.js';
+import { execScript } from './exec.js';
 import { preflight } from './preflight.js';
+import {
+  applyCollected,
+  checkoutTips,
+  collectMounts,
+  COLLECTED_MARKER,
+  KEEPER_CONTAINER,
+  type Mount,
+  READY_MARKER,
+  sendMounts,
+} from './transfer.js';
 import { listAndWatch } from './watch.js';
 
 /** Waiting reasons that no amount of waiting mends: the run fails at once, with the reason. */
@@ -20,7 +39,10 @@ const FATAL_WAITING = new Set([
   'CreateContainerError',
 ]);
 
-/** How long a pod may stay unschedulable before the run fails, saying why. */
+/**
+ * How long a pod may stay unschedulable before the run fails, saying why (the runner's
+ * COOK_ACTION_SCHEDULING_TIMEOUT, in seconds, changes it).
+ */
 export const SCHEDULING_TIMEOUT_MS = 120_000;
 
 export interface KubernetesRuntimeOptions {
@@ -29,6 +51,7 @@ export interface KubernetesRuntimeOptions {
   readonly submitter: string;
   readonly workflow?: string;
   readonly now?: () => Date;
+  readonly schedulingTimeoutMs?: number;
 }
 
 export function createKubernetesRuntime(options: KubernetesRuntimeOptions): ContainerRuntime {
@@ -39,14 +62,17 @@ class KubernetesRuntime implements ContainerRuntime {
   readonly kind = 'kubernetes' as const;
   private cluster: Cluster | undefined;
   private log: (message: string) => void = () => {};
-  private readonly created: { job?: string; secret?: string } = {};
+  private readonly created: { job?: string; secret?: string; configMap?: string } = {};
   private readonly workloads: KubernetesWorkload[] = [];
   private closed = false;
 
   constructor(private readonly options: KubernetesRuntimeOptions) {}
 
-  private jobOptions(namespace: string): JobOptions {
+  private jobOptions(namespace: string, spec: RunSpec): JobOptions {
     return {
+      ...(spec.workflowFile
+        ? { workflowContent: readFileSync(spec.workflowFile.host, 'utf8') }
+        : {}),
       namespace,
       target: this.options.target,
       ...(this.options.timeoutMs === undefined ? {} : { timeoutMs: this.options.timeoutMs }),
@@ -58,8 +84,9 @@ class KubernetesRuntime implements ContainerRuntime {
 
   describe(spec: RunSpec): string {
     const namespace = this.options.target.namespace ?? 'default';
-    const { job, secret } = buildJobObjects(spec, this.jobOptions(namespace));
+    const { job, secret, configMap } = buildJobObjects(spec, this.jobOptions(namespace, spec));
     const documents: unknown[] = [job];
+    if (configMap) documents.push(configMap);
     if (secret) {
       const hidden = Object.fromEntries(
         Object.keys(secret.stringData ?? {}).map((key) => [key, '***']),
@@ -86,29 +113,39 @@ class KubernetesRuntime implements ContainerRuntime {
   async start(spec: RunSpec): Promise<Workload> {
     if (this.closed) throw new Error('The run was cleaned up; nothing more is created.');
     const cluster = this.connected();
-    const { job, secret } = buildJobObjects(spec, this.jobOptions(cluster.namespace));
+    const { job, secret, configMap } = buildJobObjects(
+      spec,
+      this.jobOptions(cluster.namespace, spec),
+    );
     const name = job.metadata!.name!;
     const created = await withRetries(`Creating Job ${name}`, () =>
       cluster.batch.createNamespacedJob({ namespace: cluster.namespace, body: job }),
     );
     this.created.job = name;
     this.log(`Created Job ${name} in namespace ${cluster.namespace}.`);
+    const owner = [
+      { apiVersion: 'batch/v1', kind: 'Job', name, uid: created.metadata!.uid!, controller: false },
+    ];
     if (secret) {
-      secret.metadata!.ownerReferences = [
-        {
-          apiVersion: 'batch/v1',
-          kind: 'Job',
-          name,
-          uid: created.metadata!.uid!,
-          controller: false,
-        },
-      ];
+      secret.metadata!.ownerReferences = owner;
       await withRetries(`Creating Secret ${secret.metadata!.name}`, () =>
         cluster.core.createNamespacedSecret({ namespace: cluster.namespace, body: secret }),
       );
       this.created.secret = secret.metadata!.name!;
     }
-    const workload = new KubernetesWorkload(cluster, name, this.log);
+    if (configMap) {
+      configMap.metadata!.ownerReferences = owner;
+      await withRetries(`Creating ConfigMap ${configMap.metadata!.name}`, () =>
+        cluster.core.createNamespacedConfigMap({ namespace: cluster.namespace, body: configMap }),
+      );
+      this.created.configMap = configMap.metadata!.name!;
+    }
+    const workload = new KubernetesWorkload(cluster, name, this.log, {
+      mounts: spec.mounts,
+      workspace: spec.workdir,
+      enforcesTimeout: this.options.timeoutMs !== undefined,
+      schedulingTimeoutMs: this.options.schedulingTimeoutMs ?? SCHEDULING_TIMEOUT_MS,
+    });
     this.workloads.push(workload);
     // Started only now: the Secret its pod needs exists.
     await withRetries(`Starting Job ${name}`, () =>
@@ -140,6 +177,16 @@ class KubernetesRuntime implements ContainerRuntime {
           }),
         ).catch((error: unknown) =>
           failures.push(`Secret ${this.created.secret}: ${apiMessage(error)}`),
+        );
+      }
+      if (this.created.configMap) {
+        await ignoreNotFound(() =>
+          cluster.core.deleteNamespacedConfigMap({
+            name: this.created.configMap!,
+            namespace: cluster.namespace,
+          }),
+        ).catch((error: unknown) =>
+          failures.push(`ConfigMap ${this.created.configMap}: ${apiMessage(error)}`),
         );
       }
       for (const workload of this.workloads.splice(0)) workload.close();
@@ -176,6 +223,19 @@ class KubernetesRuntime implements ContainerRuntime {
         );
         removed.push(`Secret ${secret.metadata!.name}`);
       }
+      const configMaps = await cluster.core.listNamespacedConfigMap({
+        namespace: cluster.namespace,
+        labelSelector,
+      });
+      for (const configMap of configMaps.items) {
+        await ignoreNotFound(() =>
+          cluster.core.deleteNamespacedConfigMap({
+            name: configMap.metadata!.name!,
+            namespace: cluster.namespace,
+          }),
+        );
+        removed.push(`ConfigMap ${configMap.metadata!.name}`);
+      }
       const pods = await cluster.core.listNamespacedPod({
         namespace: cluster.namespace,
         labelSelector,
@@ -195,6 +255,11 @@ class KubernetesRuntime implements ContainerRuntime {
       cluster.close();
     }
   }
+}
+
+/** Marks the keeper ready when there is nothing to send. */
+async function execReady(cluster: Cluster, pod: string): Promise<void> {
+  await execScript(cluster, pod, KEEPER_CONTAINER, `touch ${READY_MARKER}`);
 }
 
 /** The label the Job controller puts on its pods. */
@@ -261,6 +326,19 @@ function workloadStatus(pod: V1Pod): V1ContainerStatus | undefined {
   return pod.status?.containerStatuses?.find((s) => s.name === WORKLOAD_CONTAINER);
 }
 
+function keeperStatus(pod: V1Pod): V1ContainerStatus | undefined {
+  return pod.status?.initContainerStatuses?.find((s) => s.name === KEEPER_CONTAINER);
+}
+
+interface TransferOptions {
+  /** The spec's host folders, sent in before the workload starts and brought back after. */
+  readonly mounts: readonly Mount[];
+  /** The mount whose commits come back as a git bundle. */
+  readonly workspace: string;
+  readonly enforcesTimeout: boolean;
+  readonly schedulingTimeoutMs: number;
+}
+
 /** A Job that was started: its pods and the Job itself followed by watches. */
 class KubernetesWorkload implements Workload {
   readonly id: string;
@@ -274,13 +352,23 @@ class KubernetesWorkload implements Workload {
   private settled = false;
   private readonly said = new Set<string>();
   private unschedulableSince: number | undefined;
+  readonly enforcesTimeout: boolean;
+  /** Pods whose workspace was sent (or is being sent), and the one whose results came back. */
+  private readonly sent = new Set<string>();
+  /** Pods whose keeper was let go without a collection (deleted under the workload). */
+  private readonly released = new Set<string>();
+  private collecting: Promise<string | undefined> | undefined;
+  private stopping = false;
+  private readonly scratch = mkdtempSync(path.join(os.tmpdir(), 'cook-transfer-'));
 
   constructor(
     private readonly cluster: Cluster,
     name: string,
     private readonly log: (message: string) => void,
+    private readonly transfer: TransferOptions,
   ) {
     this.id = name;
+    this.enforcesTimeout = transfer.enforcesTimeout;
     this.verdict = new Promise((resolve) => (this.settle = resolve));
     const ns = cluster.namespace;
     const watchFailed = (what: string) => (error: unknown) =>
@@ -344,31 +432,77 @@ class KubernetesWorkload implements Workload {
       );
     } else if (scheduled?.status === 'True') this.unschedulableSince = undefined;
     const status = workloadStatus(pod);
-    const waiting = status?.state?.waiting;
-    if (waiting?.reason === 'ContainerCreating')
-      this.sayOnce(
-        `${name}/creating`,
-        `Pulling ${pod.spec?.containers[0]?.image} and creating the container…`,
-      );
-    if (waiting?.reason && FATAL_WAITING.has(waiting.reason)) {
-      void this.failWithEvents(
-        name,
-        `the container cannot start: ${waiting.reason}: ${waiting.message ?? ''}`.trim(),
+    // The keeper starts first and pulls the same image: a pull failure shows on either.
+    for (const container of [
+      ...(pod.status?.initContainerStatuses ?? []),
+      ...(pod.status?.containerStatuses ?? []),
+    ]) {
+      const waiting = container.state?.waiting;
+      if (waiting?.reason === 'ContainerCreating' || waiting?.reason === 'PodInitializing')
+        this.sayOnce(
+          `${name}/creating`,
+          `Pulling ${pod.spec?.containers[0]?.image} (pull policy ${pod.spec?.containers[0]?.imagePullPolicy}) and creating the containers…`,
+        );
+      if (waiting?.reason && FATAL_WAITING.has(waiting.reason)) {
+        void this.failWithEvents(
+          name,
+          `the ${container.name} container cannot start: ${waiting.reason}: ${waiting.message ?? ''}`.trim(),
+        );
+      }
+    }
+    const keeper = keeperStatus(pod);
+    if (keeper?.state?.running && !this.sent.has(name) && type !== 'DELETED') {
+      this.sent.add(name);
+      void this.sendWorkspace(name);
+    }
+    // A pod deleted under a running workload (deadline, eviction, someone else): the kubelet
+    // stops all its containers at once and reports none ended until all have, so the results
+    // cannot be fetched. Release the keeper at once rather than let it hold the pod's grace.
+    if (
+      pod.metadata?.deletionTimestamp &&
+      keeper?.state?.running &&
+      !status?.state?.terminated &&
+      this.collecting === undefined &&
+      !this.released.has(name)
+    ) {
+      this.released.add(name);
+      if (!this.stopping)
+        this.log(
+          `Pod ${name} is being deleted before its workload ended: only its log comes back.`,
+        );
+      void execScript(this.cluster, name, KEEPER_CONTAINER, `touch ${COLLECTED_MARKER}`).catch(
+        () => undefined,
       );
     }
     if (status?.state?.running) this.sayOnce(`${name}/running`, `Pod ${name} is running.`);
     const terminated = status?.state?.terminated;
+    if (
+      terminated &&
+      keeper?.state?.running &&
+      this.collecting === undefined &&
+      !this.stopping &&
+      this.transfer.mounts.length > 0
+    ) {
+      this.collecting = this.collectResults(name);
+    }
     if (terminated) {
       this.sayOnce(
         `${name}/terminated`,
         `Pod ${name} finished: exit code ${terminated.exitCode}${terminated.reason ? ` (${terminated.reason})` : ''}.`,
       );
     }
-    if (pod.status?.reason === 'Evicted')
+    // Evicted by the kubelet (node pressure), or disrupted through the API (eviction,
+    // preemption, drain): the podFailurePolicy lets the Job start another pod.
+    const disruption = pod.status?.conditions?.find(
+      (c) => c.type === 'DisruptionTarget' && c.status === 'True',
+    );
+    if ((pod.status?.reason === 'Evicted' || disruption) && !this.said.has(`${name}/evicted`)) {
       this.sayOnce(
         `${name}/evicted`,
-        `Pod ${name} was evicted: ${pod.status.message}; the Job retries it.`,
+        `Pod ${name} was evicted (${disruption?.reason ?? pod.status?.reason}: ${disruption?.message ?? pod.status?.message}); the Job retries it, up to ${DISRUPTION_RETRIES} times.`,
       );
+      void this.logEvents(name);
+    }
     this.changed();
   }
 
@@ -379,6 +513,12 @@ class KubernetesWorkload implements Workload {
     }
     this.job = job;
     const conditions = job.status?.conditions ?? [];
+    const target = conditions.find((c) => c.type === 'FailureTarget' && c.status === 'True');
+    if (target?.reason === 'DeadlineExceeded')
+      this.sayOnce(
+        'deadline',
+        `The Job reached its deadline (activeDeadlineSeconds): its pod is stopped.`,
+      );
     const failed = conditions.find((c) => c.type === 'Failed' && c.status === 'True');
     const complete = conditions.find((c) => c.type === 'Complete' && c.status === 'True');
     if (complete) this.finish(this.lastExit());
@@ -414,11 +554,11 @@ class KubernetesWorkload implements Workload {
   private checkScheduling(): void {
     if (
       this.unschedulableSince !== undefined &&
-      Date.now() - this.unschedulableSince > SCHEDULING_TIMEOUT_MS
+      Date.now() - this.unschedulableSince > this.transfer.schedulingTimeoutMs
     ) {
       void this.failWithEvents(
         this.order.at(-1),
-        `the pod could not be scheduled within ${SCHEDULING_TIMEOUT_MS / 1000}s`,
+        `the pod could not be scheduled within ${this.transfer.schedulingTimeoutMs / 1000}s`,
       );
     }
   }
@@ -430,27 +570,80 @@ class KubernetesWorkload implements Workload {
   ): Promise<void> {
     if (this.settled) return;
     this.settled = true;
-    if (pod) {
-      try {
-        const events = await this.cluster.core.listNamespacedEvent({
-          namespace: this.cluster.namespace,
-          fieldSelector: `involvedObject.name=${pod}`,
-        });
-        this.log(`Events of pod ${pod}:`);
-        for (const e of events.items) this.log(`  ${e.type} ${e.reason}: ${e.message}`);
-      } catch (error) {
-        this.log(`Reading the events of pod ${pod} failed: ${apiMessage(error)}`);
-      }
-    }
+    if (pod) await this.logEvents(pod);
     this.settle({ ...(exit ?? { exitCode: undefined, oomKilled: false }), error: reason });
     this.changed();
+  }
+
+  private async sendWorkspace(pod: string): Promise<void> {
+    if (this.transfer.mounts.length === 0) {
+      // Nothing to send: the keeper is ready at once.
+      await execReady(this.cluster, pod).catch(() => undefined);
+      return;
+    }
+    const started = Date.now();
+    try {
+      await sendMounts(this.cluster, pod, this.transfer.mounts, this.scratch, this.log);
+      this.log(`The workspace is in pod ${pod} (${((Date.now() - started) / 1000).toFixed(1)}s).`);
+    } catch (error) {
+      if (this.settled || this.stopping) return;
+      void this.failWithEvents(pod, `sending the workspace failed: ${apiMessage(error)}`);
+    }
+  }
+
+  /** Brings back what the run made; resolves with an error message, or undefined when all came. */
+  private async collectResults(pod: string): Promise<string | undefined> {
+    const started = Date.now();
+    try {
+      const tips = await checkoutTips(
+        this.transfer.mounts.find((m) => m.target === this.transfer.workspace)?.host ?? '',
+      );
+      const collected = await collectMounts(
+        this.cluster,
+        pod,
+        this.transfer.mounts,
+        this.transfer.workspace,
+        tips,
+        this.scratch,
+      );
+      await applyCollected(collected, this.transfer.mounts, this.transfer.workspace);
+      this.log(
+        `Brought back what the run made from pod ${pod}${collected.bundle ? ' (with new commits)' : ''} (${((Date.now() - started) / 1000).toFixed(1)}s).`,
+      );
+      return undefined;
+    } catch (error) {
+      const message = apiMessage(error);
+      this.log(`Bringing back what the run made from pod ${pod} failed: ${message}`);
+      return message;
+    }
+  }
+
+  private async logEvents(pod: string): Promise<void> {
+    try {
+      const events = await this.cluster.core.listNamespacedEvent({
+        namespace: this.cluster.namespace,
+        fieldSelector: `involvedObject.name=${pod}`,
+      });
+      this.log(`Events of pod ${pod}:`);
+      for (const e of events.items) this.log(`  ${e.type} ${e.reason}: ${e.message}`);
+    } catch (error) {
+      this.log(`Reading the events of pod ${pod} failed: ${apiMessage(error)}`);
+    }
   }
 
   private finish(status: ExitStatus): void {
     if (this.settled) return;
     this.settled = true;
-    this.settle(status);
-    this.changed();
+    const collecting = this.collecting;
+    if (!collecting) {
+      this.settle(status);
+      this.changed();
+      return;
+    }
+    void collecting.then((resultsError) => {
+      this.settle(resultsError ? { ...status, resultsError } : status);
+      this.changed();
+    });
   }
 
   wait(): Promise<ExitStatus> {
@@ -493,7 +686,11 @@ class KubernetesWorkload implements Workload {
           },
         },
         (line) => onChunk({ stream: 'stdout', data: line }),
-        signal ? { signal } : {},
+        {
+          ...(signal ? { signal } : {}),
+          onNotice: (text) =>
+            this.sayOnce(`${name}/log:${text}`, `The log of pod ${name}: ${text}`),
+        },
       ).catch((error: unknown) =>
         this.log(`Reading the log of pod ${name} failed: ${apiMessage(error)}`),
       );
@@ -502,11 +699,13 @@ class KubernetesWorkload implements Workload {
   }
 
   async stop(graceSeconds: number): Promise<void> {
+    this.stopping = true;
     await deleteJob(this.cluster, this.id, graceSeconds);
   }
 
   close(): void {
     this.stop$.abort();
     this.changed();
+    rmSync(this.scratch, { recursive: true, force: true });
   }
 }

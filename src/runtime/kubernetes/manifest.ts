@@ -1,9 +1,18 @@
 /**
  * RunSpec → the Kubernetes objects of one run: a Job (created suspended), the Secret holding its
- * secret environment and the registry credentials, both owned by the Job so they go with it.
- * Pure: the same spec always gives the same objects, which is what dry-run prints.
+ * secret environment and the registry credentials, and the ConfigMap holding the workflow file,
+ * both owned by the Job so they go with it. Pure: the same spec always gives the same objects,
+ * which is what dry-run prints.
+ *
+ * The pod: the keeper (a native sidecar, the workload's image) receives the workspace over exec
+ * and holds a startup probe until it has, so the workload starts on a complete workspace; after
+ * the workload ends it holds the pod until the results were fetched (transfer.ts). Processes
+ * share one namespace, so the workload is never PID 1 and SIGTERM stops a plain shell, as
+ * Docker's init does.
  */
 import type {
+  V1ConfigMap,
+  V1Container,
   V1EnvVar,
   V1Job,
   V1PodTemplateSpec,
@@ -14,16 +23,28 @@ import type { KubernetesTarget } from '../../config/kubernetes.js';
 import type { PullPolicy } from '../../config/settings.js';
 import type { RunSpec } from '../types.js';
 import { registryOf } from '../docker/image.js';
+import { CONTROL_DIR, KEEPER_CONTAINER, KEEPER_SCRIPT, READY_MARKER } from './transfer.js';
 
 /** The workload's container name: podFailurePolicy and log reads name it. */
 export const WORKLOAD_CONTAINER = 'workload';
 /** How often the Job may retry a pod lost to the infrastructure (eviction, node drain). */
 export const DISRUPTION_RETRIES = 3;
+/**
+ * The pod's grace after SIGTERM: the workload's, when stopped at its deadline, and the keeper's
+ * for handing back the results afterwards.
+ */
+export const TERMINATION_GRACE_SECONDS = 60;
+/** Where the workflow file from the ConfigMap appears in the pod. */
+export const WORKFLOW_DIR = '/cook/workflow';
+/** How long the workload waits for the workspace to arrive (the keeper's startup probe). */
+export const RECEIVE_TIMEOUT_SECONDS = 600;
 
 export interface JobObjects {
   readonly job: V1Job;
   /** Secret env and, with registry credentials, the pull secret: one Secret, owned by the Job. */
   readonly secret?: V1Secret;
+  /** The workflow file, mounted read-only into the pod. */
+  readonly configMap?: V1ConfigMap;
 }
 
 export interface JobOptions {
@@ -34,6 +55,8 @@ export interface JobOptions {
   readonly submitter: string;
   readonly submittedAt: Date;
   readonly workflow?: string;
+  /** The workflow file's content, when the spec names one (read by the caller). */
+  readonly workflowContent?: string;
 }
 
 const PULL_POLICIES: Record<PullPolicy, string> = {
@@ -50,6 +73,15 @@ export function secretName(runId: string): string {
   return `prodigy-${runId}-secrets`;
 }
 
+export function configMapName(runId: string): string {
+  return `prodigy-${runId}-workflow`;
+}
+
+/** The volume of the spec's i-th host folder. */
+function mountVolume(index: number): string {
+  return `mount-${index}`;
+}
+
 export function buildJobObjects(spec: RunSpec, options: JobOptions): JobObjects {
   const container = spec.container;
   if (!container) throw new Error('The Kubernetes runtime needs a container spec.');
@@ -64,6 +96,38 @@ export function buildJobObjects(spec: RunSpec, options: JobOptions): JobObjects 
   const secretKeys = Object.keys(spec.secretEnv);
   const pullSecretKey = '.dockerconfigjson';
   const hasSecret = secretKeys.length > 0 || container.registryAuth !== undefined;
+
+  const workflowFile =
+    spec.workflowFile && options.workflowContent !== undefined
+      ? {
+          key: 'workflow.yml',
+          name: configMapName(spec.runId),
+          argIndex: spec.workflowFile.argIndex,
+        }
+      : undefined;
+  const command = [...spec.argv];
+  if (workflowFile) command[workflowFile.argIndex] = `${WORKFLOW_DIR}/${workflowFile.key}`;
+  const mounts = spec.mounts.map((mount, index) => ({
+    name: mountVolume(index),
+    mountPath: mount.target,
+  }));
+
+  const keeper: V1Container = {
+    name: KEEPER_CONTAINER,
+    image: container.image,
+    imagePullPolicy: PULL_POLICIES[container.pullPolicy],
+    // A native sidecar: started before the workload, stopped after it.
+    restartPolicy: 'Always',
+    command: ['sh', '-c', KEEPER_SCRIPT],
+    startupProbe: {
+      exec: { command: ['test', '-e', READY_MARKER] },
+      periodSeconds: 1,
+      failureThreshold: RECEIVE_TIMEOUT_SECONDS,
+    },
+    resources: { requests: { cpu: '10m', memory: '32Mi' } },
+    securityContext: restrictedContainer(),
+    volumeMounts: [...mounts, { name: 'control', mountPath: CONTROL_DIR }],
+  };
 
   const env: V1EnvVar[] = [
     ...Object.entries(spec.env).map(([key, value]) => ({ name: key, value })),
@@ -96,21 +160,25 @@ export function buildJobObjects(spec: RunSpec, options: JobOptions): JobObjects 
         : { activeDeadlineSeconds: Math.max(1, Math.ceil(options.timeoutMs / 1000)) }),
       backoffLimit: DISRUPTION_RETRIES,
       podFailurePolicy: {
+        // The first rule that matches decides, so disruption comes first: an evicted pod's
+        // workload dies of the SIGTERM (143), which the second rule alone would call final.
         rules: [
+          // A pod lost to the infrastructure (eviction, preemption, drain) is started again,
+          // and does not count against the retries.
+          { action: 'Ignore', onPodConditions: [{ type: 'DisruptionTarget', status: 'True' }] },
           // The workload's own non-zero exit is its answer: never retried.
           {
             action: 'FailJob',
             onExitCodes: { containerName: WORKLOAD_CONTAINER, operator: 'NotIn', values: [0] },
           },
-          // A pod lost to the infrastructure (eviction, preemption, drain) does not count
-          // against the retries.
-          { action: 'Ignore', onPodConditions: [{ type: 'DisruptionTarget', status: 'True' }] },
         ],
       },
       template: {
         metadata: { labels },
         spec: {
           restartPolicy: 'Never',
+          shareProcessNamespace: true,
+          terminationGracePeriodSeconds: TERMINATION_GRACE_SECONDS,
           ...(options.target.serviceAccount
             ? { serviceAccountName: options.target.serviceAccount }
             : { automountServiceAccountToken: false }),
@@ -119,26 +187,30 @@ export function buildJobObjects(spec: RunSpec, options: JobOptions): JobObjects 
             seccompProfile: { type: 'RuntimeDefault' },
             ...userSecurityContext(container.user),
           },
+          initContainers: [keeper],
           containers: [
             {
               name: WORKLOAD_CONTAINER,
               image: container.image,
               imagePullPolicy: PULL_POLICIES[container.pullPolicy],
-              command: [...spec.argv],
+              command,
               workingDir: spec.workdir,
               env,
               resources: resources(spec),
-              securityContext: {
-                allowPrivilegeEscalation: false,
-                privileged: false,
-                capabilities: {
-                  drop: ['NET_RAW', 'SYS_ADMIN', 'SYS_PTRACE', 'MKNOD', 'AUDIT_WRITE'],
-                },
-              },
-              volumeMounts: [{ name: 'workspace', mountPath: spec.workdir }],
+              securityContext: restrictedContainer(),
+              volumeMounts: [
+                ...mounts,
+                ...(workflowFile
+                  ? [{ name: 'workflow', mountPath: WORKFLOW_DIR, readOnly: true }]
+                  : []),
+              ],
             },
           ],
-          volumes: [{ name: 'workspace', emptyDir: {} }],
+          volumes: [
+            ...mounts.map((mount) => ({ name: mount.name, emptyDir: {} })),
+            { name: 'control', emptyDir: {} },
+            ...(workflowFile ? [{ name: 'workflow', configMap: { name: workflowFile.name } }] : []),
+          ],
         },
       },
     },
@@ -164,8 +236,26 @@ export function buildJobObjects(spec: RunSpec, options: JobOptions): JobObjects 
           },
         }
       : {}),
+    ...(workflowFile
+      ? {
+          configMap: {
+            apiVersion: 'v1',
+            kind: 'ConfigMap',
+            metadata: { name: workflowFile.name, namespace: options.namespace, labels },
+            data: { [workflowFile.key]: options.workflowContent! },
+          },
+        }
+      : {}),
   };
   return objects;
+}
+
+function restrictedContainer() {
+  return {
+    allowPrivilegeEscalation: false,
+    privileged: false,
+    capabilities: { drop: ['NET_RAW', 'SYS_ADMIN', 'SYS_PTRACE', 'MKNOD', 'AUDIT_WRITE'] },
+  };
 }
 
 function resources(spec: RunSpec): V1ResourceRequirements {

@@ -63,6 +63,11 @@ export interface PodLogSource {
 export interface FollowPodOptions {
   readonly signal?: AbortSignal;
   readonly retryDelayMs?: number;
+  /**
+   * Text without a timestamp: with timestamps asked for, that is never the container's but the
+   * kubelet's (e.g. "unable to retrieve container logs" for a container already removed).
+   */
+  readonly onNotice?: (text: string) => void;
 }
 
 /** Seconds-precision RFC 3339 at or before a timestamp in nanoseconds. */
@@ -92,8 +97,9 @@ export async function followPodLog(
     const take = (line: string) => {
       const space = line.indexOf(' ');
       const stamp = space > 0 ? timestampNanos(line.slice(0, space)) : undefined;
-      if (stamp === undefined) onLine(Buffer.from(`${line}\n`));
-      else if (isNew(stamp)) onLine(Buffer.from(`${line.slice(space + 1)}\n`));
+      if (stamp === undefined) {
+        if (line.trim() !== '') options.onNotice?.(line.trim());
+      } else if (isNew(stamp)) onLine(Buffer.from(`${line.slice(space + 1)}\n`));
     };
     await new Promise<void>((resolve, reject) => {
       stream.on('data', (chunk: Buffer) => splitter.push(chunk).forEach(take));

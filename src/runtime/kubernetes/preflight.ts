@@ -20,8 +20,11 @@ export const REQUIRED_PERMISSIONS: readonly Permission[] = [
     verb,
   })),
   ...['create', 'list', 'delete'].map((verb) => ({ group: '', resource: 'secrets', verb })),
+  ...['create', 'list', 'delete'].map((verb) => ({ group: '', resource: 'configmaps', verb })),
   ...['get', 'list', 'watch', 'delete'].map((verb) => ({ group: '', resource: 'pods', verb })),
   { group: '', resource: 'pods', subresource: 'log', verb: 'get' },
+  // The workspace goes in and the results come out over exec (a websocket: get, then create).
+  ...['get', 'create'].map((verb) => ({ group: '', resource: 'pods', subresource: 'exec', verb })),
   { group: '', resource: 'events', verb: 'list' },
 ];
 

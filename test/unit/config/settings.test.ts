@@ -74,8 +74,8 @@ describe('buildSettings', () => {
     ],
     [{ timeout: 'soon', command: 'x' }, `Input 'timeout' has invalid value "soon"`],
     [
-      { runtime: 'kubernetes', command: 'x' },
-      `Input 'runtime' has invalid value "kubernetes": expected 'docker' or 'local': the Kubernetes runtime is not enabled in this build yet`,
+      { runtime: 'kubernetes', namespace: 'Team_A', command: 'x' },
+      `Input 'namespace' has invalid value "Team_A": expected a Kubernetes namespace name (lower-case letters, digits and -)`,
     ],
     [{ cpu: '-2', command: 'x' }, `Input 'cpu' has invalid value "-2"`],
     [

@@ -60,12 +60,13 @@ describe('buildJobObjects', () => {
       activeDeadlineSeconds: 91,
       backoffLimit: 3,
     });
+    // In this order: the first rule that matches decides.
     expect(job.spec!.podFailurePolicy!.rules).toEqual([
+      { action: 'Ignore', onPodConditions: [{ type: 'DisruptionTarget', status: 'True' }] },
       {
         action: 'FailJob',
         onExitCodes: { containerName: 'workload', operator: 'NotIn', values: [0] },
       },
-      { action: 'Ignore', onPodConditions: [{ type: 'DisruptionTarget', status: 'True' }] },
     ]);
     expect(pod.restartPolicy).toBe('Never');
   });

@@ -1,0 +1,98 @@
+/**
+ * Commands run in a pod's container over the API server's exec endpoint (websocket), with a file
+ * sent to their stdin under backpressure and their stdout written where the caller says. The
+ * exit code comes from the Status the API server sends on the error channel.
+ */
+import { createReadStream } from 'node:fs';
+import { PassThrough, type Writable } from 'node:stream';
+import { Exec, type V1Status } from '@kubernetes/client-node';
+import type { Cluster } from './client.js';
+
+export interface ExecOptions {
+  /** A file whose bytes are sent to the command's stdin, whole, without closing it. */
+  readonly stdinFile?: string;
+  /** Where stdout goes; by default it is collected and returned. */
+  readonly stdout?: Writable;
+}
+
+export interface ExecResult {
+  readonly exitCode: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Data frames for the stdin channel (0) of the channel.k8s.io protocols. */
+const STDIN_CHANNEL = 0;
+/** Above this many bytes queued on the socket, sending waits. */
+const HIGH_WATER = 4 * 1024 * 1024;
+
+/** Runs `sh -c script` in a container and resolves with its exit code and output. */
+export async function execScript(
+  cluster: Cluster,
+  pod: string,
+  container: string,
+  script: string,
+  options: ExecOptions = {},
+): Promise<ExecResult> {
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  const stdout = options.stdout ?? collector(out);
+  const stderr = collector(err);
+  let status: V1Status | undefined;
+  const ws = await new Exec(cluster.config).exec(
+    cluster.namespace,
+    pod,
+    container,
+    ['sh', '-c', script],
+    stdout,
+    stderr,
+    // A stream that is never written: it only asks for a stdin channel; data is sent below.
+    options.stdinFile ? new PassThrough() : null,
+    false,
+    (s) => (status = s),
+  );
+  // Listeners attached at once: the socket's events come from later I/O turns.
+  const closed = new Promise<void>((resolve, reject) => {
+    ws.on('close', () => resolve());
+    ws.on('error', reject);
+  });
+  if (options.stdinFile) await sendFile(ws, options.stdinFile);
+  await closed;
+  if (options.stdout === undefined) stdout.end();
+  return {
+    exitCode: exitCodeOf(status),
+    stdout: Buffer.concat(out).toString('utf8'),
+    stderr: Buffer.concat(err).toString('utf8'),
+  };
+}
+
+function collector(into: Buffer[]): Writable {
+  const stream = new PassThrough();
+  stream.on('data', (chunk: Buffer) => into.push(chunk));
+  return stream;
+}
+
+type Socket = Awaited<ReturnType<Exec['exec']>>;
+
+async function sendFile(ws: Socket, file: string): Promise<void> {
+  for await (const chunk of createReadStream(file, { highWaterMark: 256 * 1024 })) {
+    const frame = Buffer.allocUnsafe((chunk as Buffer).length + 1);
+    frame[0] = STDIN_CHANNEL;
+    (chunk as Buffer).copy(frame, 1);
+    if (ws.readyState !== ws.OPEN) throw new Error('the exec connection closed while sending');
+    ws.send(frame);
+    while (ws.bufferedAmount > HIGH_WATER) {
+      if (ws.readyState !== ws.OPEN) throw new Error('the exec connection closed while sending');
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  }
+}
+
+/** Success is 0; a Failure names the exit code among its causes; anything else is unknown (-1). */
+function exitCodeOf(status: V1Status | undefined): number {
+  if (!status) return -1;
+  if (status.status === 'Success') return 0;
+  const cause = status.details?.causes?.find((c) => c.reason === 'ExitCode');
+  const code = Number(cause?.message);
+  return Number.isInteger(code) ? code : -1;
+}

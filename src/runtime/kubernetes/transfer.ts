@@ -1,0 +1,349 @@
+/**
+ * The workspace in and the results out, for a pod that shares no disk with the runner.
+ *
+ * In: each host folder of the run spec is packed (tar-fs) into a file on the runner, sent to the
+ * keeper container's stdin over exec, checked there against its SHA-256, and unpacked into the
+ * folder's volume; only then does the keeper report ready (its startup probe), which is what
+ * lets the workload container start. Never silently partial: a hash mismatch fails the run.
+ *
+ * Out: after the workload container ended, while the keeper holds the pod (it waits for the
+ * `collected` marker before it exits on SIGTERM), each folder is packed in the pod, fetched and
+ * checked the same way. For a git workspace the commits come as a git bundle of everything the
+ * runner's checkout lacks, and only the working tree as files; the runner fetches the bundle
+ * into its checkout, moves HEAD where the pod's was, and mirrors the working tree, so a later
+ * step sees what it would after a Docker run on a bind-mounted workspace.
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { cp, lstat, mkdir, mkdtemp, readdir, readlink, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { PassThrough } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import tar from 'tar-fs';
+import type { Cluster } from './client.js';
+import { execScript } from './exec.js';
+
+const run = promisify(execFile);
+
+/** The keeper: a sidecar that receives the workspace and holds the pod for the way back. */
+export const KEEPER_CONTAINER = 'keeper';
+/** Control files (markers, transfer files) in the pod, on a volume of their own. */
+export const CONTROL_DIR = '/cook/control';
+export const READY_MARKER = `${CONTROL_DIR}/ready`;
+export const COLLECTED_MARKER = `${CONTROL_DIR}/collected`;
+/** Seconds the keeper waits for the results to be fetched after it was asked to stop. */
+export const KEEPER_HOLD_SECONDS = 120;
+
+/**
+ * The keeper's script: idle until SIGTERM (sent when the workload ended, or the pod is deleted),
+ * then hold on until the results were fetched or the hold ran out.
+ */
+export const KEEPER_SCRIPT = [
+  `trap 'n=0; while [ ! -e ${COLLECTED_MARKER} ] && [ $n -lt ${KEEPER_HOLD_SECONDS * 10} ]; do sleep 0.1; n=$((n+1)); done; exit 0' TERM`,
+  'while :; do sleep 1; done',
+].join('\n');
+
+export interface Mount {
+  readonly host: string;
+  readonly target: string;
+}
+
+interface Packed {
+  readonly file: string;
+  readonly size: number;
+  readonly sha256: string;
+}
+
+/** Packs a folder into a tar file, hashing it on the way. */
+async function pack(dir: string, file: string): Promise<Packed> {
+  const hash = createHash('sha256');
+  let size = 0;
+  // The folder's entries, not the folder itself: the volume's root belongs to root, and a tar
+  // that sets its mode or times fails for any other user.
+  const source = tar.pack(dir, { entries: await readdir(dir) });
+  source.on('data', (chunk: unknown) => {
+    hash.update(chunk as Buffer);
+    size += (chunk as Buffer).length;
+  });
+  await pipeline(source, createWriteStream(file));
+  return { file, size, sha256: hash.digest('hex') };
+}
+
+function quote(text: string): string {
+  return `'${text.replace(/'/g, `'\\''`)}'`;
+}
+
+async function execChecked(
+  cluster: Cluster,
+  pod: string,
+  what: string,
+  script: string,
+  options: Parameters<typeof execScript>[4] = {},
+): Promise<string> {
+  const result = await execScript(cluster, pod, KEEPER_CONTAINER, script, options);
+  if (result.exitCode !== 0) {
+    const detail = result.stderr.trim() || result.stdout.trim() || 'no output';
+    throw new Error(`${what} failed in the pod (exit code ${result.exitCode}): ${detail}`);
+  }
+  return result.stdout;
+}
+
+/** Sends every mount's host folder into the pod and marks the keeper ready. */
+export async function sendMounts(
+  cluster: Cluster,
+  pod: string,
+  mounts: readonly Mount[],
+  scratch: string,
+  log: (message: string) => void,
+): Promise<void> {
+  const dir = await mkdtemp(path.join(scratch, 'send-'));
+  try {
+    for (const mount of mounts) {
+      const packed = await pack(mount.host, path.join(dir, 'in.tar'));
+      const inTar = `${CONTROL_DIR}/in.tar`;
+      const stdout = await execChecked(
+        cluster,
+        pod,
+        `Receiving ${mount.target}`,
+        [
+          'set -e',
+          `head -c ${packed.size} > ${inTar}`,
+          `sha256sum ${inTar} | cut -d' ' -f1`,
+          `mkdir -p ${quote(mount.target)}`,
+          `tar -x -f ${inTar} -C ${quote(mount.target)}`,
+          `rm -f ${inTar}`,
+        ].join('\n'),
+        { stdinFile: packed.file },
+      );
+      if (stdout.trim() !== packed.sha256) {
+        throw new Error(
+          `${mount.target} arrived damaged in the pod: SHA-256 ${stdout.trim() || '(none)'} instead of ${packed.sha256} (${packed.size} bytes sent)`,
+        );
+      }
+      log(
+        `Sent ${mount.host} to ${mount.target} in pod ${pod} (${formatBytes(packed.size)}, checked).`,
+      );
+      await rm(packed.file, { force: true });
+    }
+    await execChecked(cluster, pod, 'Marking the workspace ready', `touch ${READY_MARKER}`);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+export interface Collected {
+  /** Per mount, the folder its content was unpacked into on the runner. */
+  readonly folders: readonly string[];
+  /** A git bundle of the workspace's new commits, if there were any. */
+  readonly bundle?: string;
+  /** The pod's HEAD: a ref name (refs/heads/...) or a commit. */
+  readonly head?: string;
+  /** Whether the workspace's .git came back as files (no git in the image). */
+  readonly gitAsFiles: boolean;
+  readonly dir: string;
+}
+
+/** Fetches a file from the pod, checking its SHA-256 against the pod's own. */
+async function fetchFile(
+  cluster: Cluster,
+  pod: string,
+  remote: string,
+  local: string,
+  sha256: string,
+): Promise<void> {
+  const hash = createHash('sha256');
+  const out = createWriteStream(local);
+  const tee = new PassThrough();
+  tee.on('data', (chunk: Buffer) => hash.update(chunk));
+  tee.pipe(out);
+  const done = new Promise<void>((resolve, reject) => {
+    out.on('finish', resolve);
+    out.on('error', reject);
+  });
+  await execChecked(cluster, pod, `Sending back ${remote}`, `cat ${remote}`, { stdout: tee });
+  tee.end();
+  await done;
+  const got = hash.digest('hex');
+  if (got !== sha256) {
+    throw new Error(`${remote} came back damaged: SHA-256 ${got} instead of ${sha256}`);
+  }
+}
+
+/**
+ * Packs every mount in the pod and brings it to the runner, checked; then releases the keeper.
+ * `workspace` is the mount whose commits travel as a git bundle; `tips` are the commits the
+ * runner's checkout has (the bundle leaves them out).
+ */
+export async function collectMounts(
+  cluster: Cluster,
+  pod: string,
+  mounts: readonly Mount[],
+  workspace: string,
+  tips: readonly string[],
+  scratch: string,
+): Promise<Collected> {
+  const dir = await mkdtemp(path.join(scratch, 'collect-'));
+  const folders: string[] = [];
+  let bundle: string | undefined;
+  let head: string | undefined;
+  let gitAsFiles = false;
+  for (const [index, mount] of mounts.entries()) {
+    const outTar = `${CONTROL_DIR}/out-${index}.tar`;
+    const bundleFile = `${CONTROL_DIR}/out.bundle`;
+    const isWorkspace = mount.target === workspace;
+    const git = `git -c safe.directory='*' -C ${quote(mount.target)}`;
+    const script = [
+      'set -e',
+      `cd ${quote(mount.target)}`,
+      "exclude=''",
+      ...(isWorkspace
+        ? [
+            'if [ -e .git ] && command -v git >/dev/null 2>&1; then',
+            `  if ! ${git} bundle create ${bundleFile} --all --not ${tips.join(' ')} >/dev/null 2>${CONTROL_DIR}/bundle.err; then`,
+            `    grep -q 'empty bundle' ${CONTROL_DIR}/bundle.err || { cat ${CONTROL_DIR}/bundle.err >&2; exit 1; }`,
+            `    rm -f ${bundleFile}`,
+            '  fi',
+            `  echo "head $(${git} symbolic-ref -q HEAD || ${git} rev-parse HEAD)"`,
+            `  [ ! -e ${bundleFile} ] || echo "bundle $(sha256sum ${bundleFile} | cut -d' ' -f1)"`,
+            "  exclude='--exclude=./.git'",
+            'elif [ -e .git ]; then echo "git-as-files"; fi',
+          ]
+        : ["exclude='--exclude=./worktrees'"]),
+      `tar -c -f ${outTar} $exclude .`,
+      `echo "tar $(sha256sum ${outTar} | cut -d' ' -f1)"`,
+    ].join('\n');
+    const report = await execChecked(cluster, pod, `Packing ${mount.target}`, script);
+    const field = (key: string) =>
+      report
+        .split('\n')
+        .find((line) => line.startsWith(`${key} `))
+        ?.slice(key.length + 1)
+        .trim();
+    if (isWorkspace) {
+      head = field('head');
+      gitAsFiles = report.split('\n').includes('git-as-files');
+      const bundleSha = field('bundle');
+      if (bundleSha) {
+        bundle = path.join(dir, 'commits.bundle');
+        await fetchFile(cluster, pod, bundleFile, bundle, bundleSha);
+      }
+    }
+    const tarSha = field('tar');
+    if (!tarSha) throw new Error(`Packing ${mount.target} in the pod reported no archive`);
+    const localTar = path.join(dir, `out-${index}.tar`);
+    await fetchFile(cluster, pod, outTar, localTar, tarSha);
+    const folder = path.join(dir, `mount-${index}`);
+    await mkdir(folder);
+    await pipeline(createReadStream(localTar), tar.extract(folder));
+    await rm(localTar);
+    folders.push(folder);
+  }
+  await execChecked(cluster, pod, 'Releasing the pod', `touch ${COLLECTED_MARKER}`);
+  return {
+    folders,
+    ...(bundle ? { bundle } : {}),
+    ...(head ? { head } : {}),
+    gitAsFiles,
+    dir,
+  };
+}
+
+async function git(cwd: string, ...args: string[]): Promise<string> {
+  const { stdout } = await run('git', ['-C', cwd, ...args], { maxBuffer: 64 * 1024 * 1024 });
+  return stdout;
+}
+
+/** The commits the runner's checkout has at its refs and HEAD (what a bundle may leave out). */
+export async function checkoutTips(workspace: string): Promise<string[]> {
+  try {
+    const refs = await git(workspace, 'for-each-ref', '--format=%(objectname)');
+    const head = await git(workspace, 'rev-parse', '--verify', '-q', 'HEAD').catch(() => '');
+    return [...new Set([...refs.split('\n'), head.trim()].map((s) => s.trim()).filter(Boolean))];
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * Makes the tree at `to` equal to the one at `from`, leaving the top-level names in `keep` alone:
+ * what is gone is removed, what differs (type, size, mtime or link target) is copied with its
+ * times, and the rest is not touched, so tools that look at mtimes see only real changes.
+ */
+async function mirror(from: string, to: string, keep: readonly string[] = []): Promise<void> {
+  const wanted = new Set((await readdir(from)).filter((name) => !keep.includes(name)));
+  for (const name of await readdir(to)) {
+    if (!wanted.has(name) && !keep.includes(name))
+      await rm(path.join(to, name), { recursive: true, force: true });
+  }
+  for (const name of wanted) {
+    const source = path.join(from, name);
+    const target = path.join(to, name);
+    const [a, b] = await Promise.all([lstat(source), lstat(target).catch(() => undefined)]);
+    if (a.isDirectory() && b?.isDirectory()) {
+      await mirror(source, target);
+      continue;
+    }
+    if (b && a.isFile() && b.isFile() && a.size === b.size && a.mtimeMs === b.mtimeMs) continue;
+    if (b && a.isSymbolicLink() && b.isSymbolicLink()) {
+      if ((await readlink(source)) === (await readlink(target))) continue;
+    }
+    if (b) await rm(target, { recursive: true, force: true });
+    await cp(source, target, {
+      recursive: true,
+      verbatimSymlinks: true,
+      preserveTimestamps: true,
+    });
+  }
+}
+
+/**
+ * Applies what came back to the runner's folders: the workspace's commits fetched from the
+ * bundle, HEAD where the pod left it, the working tree mirrored; other folders overlaid.
+ */
+export async function applyCollected(
+  collected: Collected,
+  mounts: readonly Mount[],
+  workspace: string,
+): Promise<void> {
+  for (const [index, mount] of mounts.entries()) {
+    const folder = collected.folders[index]!;
+    if (mount.target !== workspace) {
+      await cp(folder, mount.host, {
+        recursive: true,
+        force: true,
+        verbatimSymlinks: true,
+        preserveTimestamps: true,
+      });
+      continue;
+    }
+    if (collected.gitAsFiles || !collected.head) {
+      // No git in the image (or no repository): the tree, .git included, is the result.
+      await mirror(folder, mount.host, []);
+      continue;
+    }
+    if (collected.bundle) {
+      await git(
+        mount.host,
+        'fetch',
+        '--quiet',
+        '--update-head-ok',
+        collected.bundle,
+        '+refs/heads/*:refs/heads/*',
+        '+refs/tags/*:refs/tags/*',
+      );
+    }
+    if (collected.head.startsWith('refs/'))
+      await git(mount.host, 'symbolic-ref', 'HEAD', collected.head);
+    else await git(mount.host, 'update-ref', '--no-deref', 'HEAD', collected.head);
+    await git(mount.host, 'reset', '--quiet');
+    await mirror(folder, mount.host, ['.git']);
+  }
+}
+
+export function formatBytes(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KiB`;
+  return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
+}

@@ -3,29 +3,14 @@
 //
 //   npm run bench            (brings up the test ground first)
 //   BENCH_RUNS=15 npm run bench
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { groundEnv } from './common.mjs';
 
 const runs = Number(process.env.BENCH_RUNS ?? 9);
 const root = path.resolve(import.meta.dirname, '..');
-
-function groundEnv() {
-  // Already exported (e.g. by scripts/test.sh): no need to ask the ground again.
-  if (process.env.DOCKER_HOST && process.env.BUSYBOX_IMAGE) return process.env;
-  const out = execFileSync('bash', [path.join(root, 'test/ground/ground.sh'), 'up'], {
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  return Object.fromEntries(
-    out
-      .split('\n')
-      .map((line) => /^([A-Z_][A-Z0-9_]*)=(.*)$/.exec(line))
-      .filter(Boolean)
-      .map((m) => [m[1], m[2]]),
-  );
-}
 
 /** Spawns a command; resolves with ms to the first stdout line equal to `marker` and ms to exit. */
 function timeRun(command, args, env, marker) {
@@ -56,7 +41,7 @@ function stats(values) {
   return { median, min: sorted[0], max: sorted[sorted.length - 1] };
 }
 
-const ground = groundEnv();
+const ground = groundEnv(root);
 const image = ground.BUSYBOX_IMAGE;
 const script = 'echo first-line; echo second-line';
 const node = process.execPath;

@@ -490,6 +490,16 @@ class KubernetesWorkload implements Workload {
         `${name}/terminated`,
         `Pod ${name} finished: exit code ${terminated.exitCode}${terminated.reason ? ` (${terminated.reason})` : ''}.`,
       );
+      // Exit 0 of the newest pod's workload decides the Job: the pod will succeed (a sidecar's
+      // exit does not count) and the Job complete. The kubelet and the Job controller take
+      // seconds more to say so; the verdict need not wait for them. Any other exit waits for
+      // the Job, which may yet retry it as a disruption.
+      if (
+        terminated.exitCode === 0 &&
+        !pod.metadata?.deletionTimestamp &&
+        name === this.order.at(-1)
+      )
+        this.finish(this.lastExit());
     }
     // Evicted by the kubelet (node pressure), or disrupted through the API (eviction,
     // preemption, drain): the podFailurePolicy lets the Job start another pod.

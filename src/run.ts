@@ -21,6 +21,8 @@ export interface RunOptions {
   readonly onStarted?: (workloadId: string) => void;
   readonly stdout?: TextWriter;
   readonly stderr?: TextWriter;
+  /** Before every line of this run's output (a shard's runs, side by side with others). */
+  readonly linePrefix?: string;
 }
 
 export async function runLogged(
@@ -34,6 +36,7 @@ export async function runLogged(
     stderr: options.stderr ?? process.stderr,
     masker,
     ...(options.guard ? { guard: options.guard } : {}),
+    ...(options.linePrefix ? { linePrefix: options.linePrefix } : {}),
   });
   try {
     return await cook(settings, {

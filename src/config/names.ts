@@ -33,6 +33,11 @@ export const Inputs = {
   maxParallel: 'max-parallel',
   summary: 'summary',
   dryRun: 'dry-run',
+  // The plan sub-action's own.
+  shards: 'shards',
+  itemsPerShard: 'items-per-shard',
+  // The reduce sub-action's own (the root's `results` is an output).
+  results: 'results',
 } as const;
 
 export type InputName = (typeof Inputs)[keyof typeof Inputs];
@@ -49,6 +54,10 @@ export const Outputs = {
   jobName: 'job-name',
   branch: 'branch',
   commits: 'commits',
+  // The plan sub-action's.
+  matrix: 'matrix',
+  itemCount: 'item-count',
+  shardCount: 'shard-count',
 } as const;
 
 export type OutputName = (typeof Outputs)[keyof typeof Outputs];

@@ -3,12 +3,14 @@
  * only module that reads inputs or process.env (DESIGN.md, config/).
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { InputError } from './errors.js';
 import { kubernetesInputs, type KubernetesTarget } from './kubernetes.js';
 import { DEFAULT_IMAGE, Inputs, type InputName } from './names.js';
+import { parseShardEntry, type ShardEntry } from './shard.js';
+import { isMapReduceText } from '../workflow/model.js';
 import {
   type CpuQuantity,
   type GpuRequest,
@@ -39,6 +41,11 @@ export type Workload =
       /** Workspace-relative path of the workflow file, with forward slashes. */
       readonly workflow: string;
       readonly args: readonly string[];
+      /**
+       * Run a workflow cook-action derived from `workflow` instead (a plan, a shard, a reduce):
+       * `file` inside the host folder `exchange`, which the workload sees and can write to.
+       */
+      readonly derived?: { readonly exchange: string; readonly file: string };
     }
   | { readonly kind: 'command'; readonly command: string; readonly workflow?: string };
 
@@ -62,11 +69,19 @@ export interface GitHubContext {
   /** Who started the run: the GitHub actor, or the local user. */
   readonly actor?: string;
   readonly serverUrl: string;
+  /** The run's artifact service answers (a runtime token and its address are given). */
+  readonly artifactService: boolean;
 }
 
 interface CommonSettings {
   /** Short random id of this run; every resource created carries it as a label. */
   readonly runId: string;
+  /**
+   * Set on the parts of a run that fans out (one per shard, each with a runId of its own): the
+   * parent's runId, which their resources carry as the run label instead, so that cleaning up
+   * the run finds them all.
+   */
+  readonly runGroup?: string;
   readonly workload: Workload;
   /** Absolute host folder the workload sees as /workspace (its cwd). */
   readonly workspace: string;
@@ -78,6 +93,10 @@ interface CommonSettings {
   readonly timeoutMs?: number;
   readonly artifacts: readonly string[];
   readonly artifactName?: string;
+  /** Run only this shard of a planned MapReduce workflow. */
+  readonly shard?: ShardEntry;
+  /** Split the MapReduce workflow into this many shards and run them at once. */
+  readonly maxParallel?: number;
   readonly summary: boolean;
   readonly dryRun: boolean;
   /** Host folder the action keeps for this run: the log, Prodigy's records. */
@@ -148,15 +167,6 @@ export function buildSettings(input: InputSource, env: Env, deps: SettingsDeps =
   const plainEnv = parseKeyValueLines(Inputs.env, get(Inputs.env), false);
 
   const runtime = parseChoice(Inputs.runtime, get(Inputs.runtime), RUNTIMES, 'docker');
-  for (const name of [Inputs.shard, Inputs.maxParallel] as const) {
-    if (trimmed(name) !== '') {
-      throw new InputError(
-        name,
-        trimmed(name),
-        'nothing: sharding is not available in this build yet',
-      );
-    }
-  }
 
   const cwd = deps.cwd ?? process.cwd();
   const workspace = resolveWorkspace(trimmed(Inputs.workspace), env.GITHUB_WORKSPACE, cwd);
@@ -167,6 +177,15 @@ export function buildSettings(input: InputSource, env: Env, deps: SettingsDeps =
     workspace,
   );
   const timeoutMs = parseDuration(Inputs.timeout, get(Inputs.timeout));
+  const { shard, maxParallel } = splitting(input, workload, workspace);
+  if (maxParallel !== undefined && runtime === 'kubernetes') {
+    // One Indexed Job, each index a shard, is how this will run on a cluster; it is not built yet.
+    throw new InputError(
+      Inputs.maxParallel,
+      String(maxParallel),
+      `nothing with runtime 'kubernetes' in this build yet: use the plan sub-action with '${Inputs.shard}', or runtime 'docker'`,
+    );
+  }
 
   const runId = (deps.randomId ?? (() => randomBytes(5).toString('hex')))();
   const tempRoot = env.RUNNER_TEMP || deps.tmpdir || os.tmpdir();
@@ -179,6 +198,7 @@ export function buildSettings(input: InputSource, env: Env, deps: SettingsDeps =
     repository: env.GITHUB_REPOSITORY,
     actor: env.GITHUB_ACTOR || env.USER,
     serverUrl: env.GITHUB_SERVER_URL || 'https://github.com',
+    artifactService: Boolean(env.ACTIONS_RUNTIME_TOKEN && env.ACTIONS_RESULTS_URL),
   };
 
   const common: CommonSettings = {
@@ -190,6 +210,8 @@ export function buildSettings(input: InputSource, env: Env, deps: SettingsDeps =
     ...(timeoutMs === undefined ? {} : { timeoutMs }),
     artifacts: parseLines(get(Inputs.artifacts)),
     ...optional('artifactName', trimmed(Inputs.artifactName)),
+    ...(shard ? { shard } : {}),
+    ...(maxParallel === undefined ? {} : { maxParallel }),
     summary: parseBoolean(Inputs.summary, get(Inputs.summary), true),
     dryRun: parseBoolean(Inputs.dryRun, get(Inputs.dryRun), false),
     runDir,
@@ -318,6 +340,56 @@ function resolveWorkload(
     );
   }
   return { kind: 'prodigy', workflow: relative, args: parseArgs(Inputs.args, rawArgs) };
+}
+
+/** `shard` or `max-parallel`: either one, for a MapReduce workflow run by Prodigy. */
+function splitting(
+  input: InputSource,
+  workload: Workload,
+  workspace: string,
+): { shard?: ShardEntry; maxParallel?: number } {
+  const rawShard = input(Inputs.shard).trim();
+  const rawParallel = input(Inputs.maxParallel).trim();
+  if (rawShard === '' && rawParallel === '') return {};
+  const name = rawShard !== '' ? Inputs.shard : Inputs.maxParallel;
+  const shown = name === Inputs.shard ? rawShard.slice(0, 80) : rawParallel;
+  if (rawShard !== '' && rawParallel !== '') {
+    throw new InputError(
+      Inputs.maxParallel,
+      rawParallel,
+      `nothing when '${Inputs.shard}' is given: a shard from a plan runs on its own`,
+    );
+  }
+  if (workload.kind !== 'prodigy') {
+    throw new InputError(
+      name,
+      shown,
+      `a '${Inputs.workflow}' to split (a MapReduce workflow run by Prodigy), not a '${Inputs.command}'`,
+    );
+  }
+  const text = readFileSync(path.join(workspace, workload.workflow), 'utf8');
+  if (!isMapReduceText(text)) {
+    throw new InputError(
+      name,
+      shown,
+      `a MapReduce workflow to split; ${workload.workflow} is a standard workflow (no 'mode: mapreduce')`,
+    );
+  }
+  if (rawShard !== '') {
+    const shard = parseShardEntry(rawShard);
+    if (shard.workflow !== workload.workflow) {
+      throw new InputError(
+        Inputs.shard,
+        shard.name,
+        `a shard planned for this workflow; it was planned for ${shard.workflow}, and '${Inputs.workflow}' is ${workload.workflow}`,
+      );
+    }
+    return { shard };
+  }
+  if (!/^\d+$/.test(rawParallel) || Number(rawParallel) < 1 || Number(rawParallel) > 256) {
+    throw new InputError(Inputs.maxParallel, rawParallel, 'a whole number of shards from 1 to 256');
+  }
+  return { maxParallel: Number(rawParallel) };
 }
 
 function hostEnvironment(env: Env): Record<string, string> {

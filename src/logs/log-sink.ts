@@ -23,6 +23,8 @@ export interface LogSinkOptions {
   guard?: CommandGuard;
   /** How many of the last relayed lines to keep for tail() (default 200). */
   tailLines?: number;
+  /** Put before every line shown and written, relayed or the action's own (e.g. "[shard 2/4] "). */
+  linePrefix?: string;
 }
 
 const DEFAULT_TAIL_LINES = 200;
@@ -44,6 +46,7 @@ export class LogSink {
   readonly #stderr: TextWriter;
   readonly #masker: Masker;
   readonly #guard: CommandGuard | undefined;
+  readonly #linePrefix: string;
   #guardOpen = false;
 
   // The file is written with fs.writeSync in batches of up to 64 KiB, flushed at the latest on the
@@ -70,6 +73,7 @@ export class LogSink {
     this.#stderr = opts.stderr;
     this.#masker = opts.masker;
     this.#guard = opts.guard;
+    this.#linePrefix = opts.linePrefix ?? '';
     this.#tailSize = opts.tailLines ?? DEFAULT_TAIL_LINES;
   }
 
@@ -98,7 +102,7 @@ export class LogSink {
    * line on stderr could be handled before the guard's start, or after its end, and run as a
    * command. One pipe keeps the order; the step log shows both streams alike anyway.
    */
-  relay(stream: StreamName, line: string, prefix = ''): void {
+  relay(stream: StreamName, line: string, prefix = this.#linePrefix): void {
     this.#assertOpen();
     const masked = this.#masker.mask(line);
     const text = `${prefix}${masked}\n`;
@@ -128,7 +132,8 @@ export class LogSink {
     this.#assertOpen();
     this.endRelay();
     const masked = this.#masker.mask(text);
-    const out = masked.endsWith('\n') ? masked : `${masked}\n`;
+    const prefixed = this.#linePrefix ? masked.replace(/^(?=.)/gm, this.#linePrefix) : masked;
+    const out = prefixed.endsWith('\n') ? prefixed : `${prefixed}\n`;
     this.#stdout.write(out);
     this.#toFile(out);
   }

@@ -71,3 +71,31 @@ export async function gitResult(
   }
   return { branch, commits, unmergedSessionBranches: unmerged };
 }
+
+/** Writes the commits of `range` (e.g. `base..branch`) to a bundle file; false when there are none. */
+export async function createBundle(
+  workspace: string,
+  file: string,
+  base: string,
+  tip: string,
+): Promise<boolean> {
+  const count = Number(await git(workspace, 'rev-list', '--count', `${base}..${tip}`));
+  if (count === 0) return false;
+  await git(workspace, 'bundle', 'create', '--quiet', file, `${base}..${tip}`);
+  return true;
+}
+
+/** Fetches a bundle's tip into the checkout and returns its commit (nothing is merged yet). */
+export async function fetchBundle(workspace: string, file: string): Promise<string> {
+  const heads = await git(workspace, 'bundle', 'list-heads', file);
+  const ref = heads.split('\n')[0]?.split(' ')[1];
+  if (!ref) throw new Error(`the git bundle ${file} holds no commits`);
+  await git(workspace, 'fetch', '--quiet', '--no-tags', file, ref);
+  return git(workspace, 'rev-parse', 'FETCH_HEAD');
+}
+
+export async function headCommit(workspace: string): Promise<string> {
+  return git(workspace, 'rev-parse', 'HEAD');
+}
+
+export { git as runGit };

@@ -12,11 +12,18 @@ export const RUN_ID_VARIABLE = 'COOK_ACTION_RUN_ID';
 /** Paths as a container sees them. */
 export const CONTAINER_WORKSPACE = '/workspace';
 export const CONTAINER_PRODIGY_HOME = '/cook/prodigy-home';
+/** Where a derived workflow and the files it trades with the action live, in a container. */
+export const CONTAINER_EXCHANGE = '/cook/exchange';
 const CONTAINER_HOME = '/tmp/cook-home';
 
 /** Where the action keeps Prodigy's records for this run, on the host. */
 export function prodigyHomeOnHost(settings: Settings): string {
   return path.join(settings.runDir, 'prodigy-home');
+}
+
+/** The exchange folder of a derived workflow as the workload sees it. */
+export function exchangeInWorkload(settings: Settings, hostExchange: string): string {
+  return settings.runtime === 'local' ? hostExchange : CONTAINER_EXCHANGE;
 }
 
 export interface SpecHost {
@@ -37,7 +44,7 @@ export function buildRunSpec(settings: Settings, host: SpecHost = realHost): Run
   const prodigyHome = inContainer ? CONTAINER_PRODIGY_HOME : prodigyHomeOnHost(settings);
   const labels: Record<string, string> = {
     [Labels.managed]: 'true',
-    [Labels.run]: settings.runId,
+    [Labels.run]: settings.runGroup ?? settings.runId,
     ...(settings.workload.workflow
       ? { [Labels.workflow]: labelValue(settings.workload.workflow) }
       : {}),
@@ -47,8 +54,12 @@ export function buildRunSpec(settings: Settings, host: SpecHost = realHost): Run
 
   let argv: readonly string[];
   let defaults: Record<string, string> = {};
-  let user = settings.runtime === 'local' ? undefined : settings.user;
   const workload = settings.workload;
+  const derived = workload.kind === 'prodigy' ? workload.derived : undefined;
+  const workflowArg = derived
+    ? path.posix.join(exchangeInWorkload(settings, derived.exchange), derived.file)
+    : (workload.workflow ?? '');
+  let user = settings.runtime === 'local' ? undefined : settings.user;
   if (workload.kind === 'prodigy') {
     // Unless told otherwise, Prodigy runs as the owner of the checkout: its commits and files
     // then belong to the runner's user, and git sees a repository owned by the one using it.
@@ -56,7 +67,7 @@ export function buildRunSpec(settings: Settings, host: SpecHost = realHost): Run
     if (chooseUser) user = host.ownerOf(settings.workspace);
     const launch = prodigyLaunch({
       runId: settings.runId,
-      workflow: workload.workflow,
+      workflow: workflowArg,
       args: workload.args,
       prodigyHome,
       ...(chooseUser ? { home: CONTAINER_HOME } : {}),
@@ -77,7 +88,7 @@ export function buildRunSpec(settings: Settings, host: SpecHost = realHost): Run
     ...gitSafeDirectory,
     ...defaults,
     ...Object.fromEntries(settings.env),
-    [RUN_ID_VARIABLE]: settings.runId,
+    [RUN_ID_VARIABLE]: settings.runGroup ?? settings.runId,
   };
   const secretEnv = Object.fromEntries(settings.secrets);
   for (const key of Object.keys(secretEnv)) delete env[key];
@@ -88,20 +99,23 @@ export function buildRunSpec(settings: Settings, host: SpecHost = realHost): Run
         ...(workload.kind === 'prodigy'
           ? [{ host: prodigyHomeOnHost(settings), target: CONTAINER_PRODIGY_HOME }]
           : []),
+        ...(derived ? [{ host: derived.exchange, target: CONTAINER_EXCHANGE }] : []),
       ]
     : [];
 
-  const workflowArg = workload.kind === 'prodigy' ? argv.indexOf(workload.workflow) : -1;
+  const workflowIndex = workload.kind === 'prodigy' ? argv.indexOf(workflowArg) : -1;
   return {
     runId: settings.runId,
     name: `cook-${settings.runId}`,
     labels,
     argv,
-    ...(workload.kind === 'prodigy' && workflowArg >= 0
+    ...(workload.kind === 'prodigy' && workflowIndex >= 0
       ? {
           workflowFile: {
-            host: path.join(settings.workspace, workload.workflow),
-            argIndex: workflowArg,
+            host: derived
+              ? path.join(derived.exchange, derived.file)
+              : path.join(settings.workspace, workload.workflow),
+            argIndex: workflowIndex,
           },
         }
       : {}),

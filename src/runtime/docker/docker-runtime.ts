@@ -97,7 +97,7 @@ class DockerRuntime implements ContainerRuntime {
   describe(spec: RunSpec): string {
     const body = containerCreateOptions(
       spec,
-      spec.container?.network === 'isolated' ? `cook-${spec.runId}` : undefined,
+      spec.container?.network === 'isolated' ? spec.name : undefined,
     );
     const hidden = new Set(Object.keys(spec.secretEnv));
     const shown = {
@@ -109,7 +109,7 @@ class DockerRuntime implements ContainerRuntime {
     };
     const network =
       spec.container?.network === 'isolated'
-        ? `\nPOST /networks/create ${JSON.stringify({ Name: `cook-${spec.runId}`, Driver: 'bridge', Labels: spec.labels }, null, 2)}`
+        ? `\nPOST /networks/create ${JSON.stringify({ Name: spec.name, Driver: 'bridge', Labels: spec.labels }, null, 2)}`
         : '';
     return `POST /containers/create ${JSON.stringify(shown, null, 2)}${network}`;
   }
@@ -128,7 +128,7 @@ class DockerRuntime implements ContainerRuntime {
     await ensureImage(this.docker, container, log);
     this.assertOpen();
     if (container.network === 'isolated') {
-      const name = `cook-${spec.runId}`;
+      const name = spec.name;
       try {
         await this.docker.createNetwork({
           Name: name,

@@ -160,3 +160,46 @@ describe('dockerConnection', () => {
     );
   });
 });
+
+describe('splitting inputs', () => {
+  const mapreduce = () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'cook-split-'));
+    mkdirSync(path.join(dir, '.git'));
+    writeFileSync(path.join(dir, 'mr.yml'), 'name: m\nmode: mapreduce\nmap:\n  input: i.json\n');
+    writeFileSync(path.join(dir, 'std.yml'), '- shell: echo\n');
+    return dir;
+  };
+  const build = (inputs: Record<string, string>) => {
+    const workspace = mapreduce();
+    return buildSettings((name) => inputs[name] ?? '', { GITHUB_WORKSPACE: workspace });
+  };
+
+  it('takes max-parallel for a MapReduce workflow', () => {
+    expect(build({ workflow: 'mr.yml', 'max-parallel': '4' }).maxParallel).toBe(4);
+  });
+
+  it.each([
+    [
+      { workflow: 'std.yml', 'max-parallel': '4' },
+      /Input 'max-parallel' has invalid value "4": expected a MapReduce workflow to split; std.yml is a standard workflow/,
+    ],
+    [{ command: 'make', 'max-parallel': '4' }, /Input 'max-parallel' .* not a 'command'/],
+    [{ workflow: 'mr.yml', 'max-parallel': '0' }, /from 1 to 256/],
+    [
+      { workflow: 'mr.yml', 'max-parallel': '2', shard: '{}' },
+      /Input 'max-parallel' .* nothing when 'shard' is given/,
+    ],
+    [{ workflow: 'mr.yml', shard: '{"nope": 1}' }, /Input 'shard' has invalid value/],
+    [
+      {
+        workflow: 'mr.yml',
+        'max-parallel': '2',
+        runtime: 'kubernetes',
+        'kubeconfig-path': '/dev/null',
+      },
+      /Input 'max-parallel' has invalid value "2": expected nothing with runtime 'kubernetes'/,
+    ],
+  ])('refuses %j, naming the input', (inputs, message) => {
+    expect(() => build(inputs)).toThrow(message);
+  });
+});

@@ -1,0 +1,103 @@
+/**
+ * `max-parallel` on one runner: the action plans the items itself, runs every shard at once (one
+ * container each on Docker, one process each on the local runtime), each in a checkout of its
+ * own, then reduces into the workspace: the matrix flow without the matrix.
+ */
+import { execFile } from 'node:child_process';
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import type { Settings } from '../config/settings.js';
+import type { RunOutcome } from '../report/outcome.js';
+import { shardLabel } from '../workflow/shards.js';
+import { planMatrix } from './matrix.js';
+import { makePlan, type PlannedRun } from './plan.js';
+import { type ReduceRun, runReduce } from './reduce.js';
+import { runShard, type ShardRun } from './shard.js';
+
+const run = promisify(execFile);
+
+export interface FanOutDeps {
+  /** Runs a workload with the step's own output (plan, reduce). */
+  readonly run: (settings: Settings) => Promise<RunOutcome>;
+  /** Runs shard `index`'s workload, its output going to that shard's place. */
+  readonly runShardWorkload: (settings: Settings, index: number) => Promise<RunOutcome>;
+  /** Shard `index` has ended: its output is complete. */
+  readonly shardEnded: (index: number) => void;
+  /** Called once the plan is known, before any shard starts. */
+  readonly planned?: (planned: PlannedRun) => void;
+  readonly note: (message: string) => void;
+  /** Notes of shard `index`, among its output. */
+  readonly shardNote: (index: number, message: string) => void;
+}
+
+export interface FanOut {
+  readonly planned: PlannedRun;
+  readonly shards: readonly (ShardRun | { readonly error: string })[];
+  readonly reduced: ReduceRun;
+}
+
+export async function fanOut(
+  settings: Settings,
+  shardCount: number,
+  deps: FanOutDeps,
+): Promise<FanOut> {
+  const planned = await makePlan(
+    settings,
+    { shards: shardCount },
+    { run: deps.run, note: deps.note },
+  );
+  deps.planned?.(planned);
+  const entries = planMatrix(planned, undefined).matrix.include;
+  const group = settings.runGroup ?? settings.runId;
+  deps.note(
+    `Running ${entries.length} shard(s) at once, each in a checkout of its own: ${entries.map((e) => `${e.name} (${e.size} items)`).join(', ')}.`,
+  );
+
+  const shards = await Promise.all(
+    entries.map(async (entry, index) => {
+      const runDir = path.join(settings.runDir, `shard-${index + 1}`);
+      try {
+        const checkout = path.join(runDir, 'checkout');
+        await mkdir(runDir, { recursive: true });
+        await cloneCheckout(settings.workspace, checkout);
+        const shardSettings: Settings = {
+          ...settings,
+          runId: `${settings.runId}-${index + 1}`,
+          runGroup: group,
+          runDir,
+          logPath: path.join(runDir, 'output.log'),
+          workspace: checkout,
+          shard: entry,
+        };
+        return await runShard(shardSettings, entry, {
+          run: (s) => deps.runShardWorkload(s, index),
+          note: (message) => deps.shardNote(index, message),
+        });
+      } catch (error) {
+        const message = (error as Error).message;
+        deps.shardNote(index, `${shardLabel(index, entries.length)} could not run: ${message}`);
+        return { error: message };
+      } finally {
+        deps.shardEnded(index);
+      }
+    }),
+  );
+
+  const reduced = await runReduce(
+    settings,
+    shards.flatMap((shard) => ('dir' in shard ? [shard.dir] : [])),
+    { run: deps.run, note: deps.note },
+  );
+  return { planned, shards, reduced };
+}
+
+/**
+ * A checkout of the workspace's HEAD for one shard: a local clone (objects hard-linked, no path
+ * back to the workspace, so it works mounted in a container as well).
+ */
+async function cloneCheckout(workspace: string, into: string): Promise<void> {
+  await run('git', ['clone', '--quiet', '--local', '--no-checkout', workspace, into]);
+  const head = (await run('git', ['-C', workspace, 'rev-parse', 'HEAD'])).stdout.trim();
+  await run('git', ['-C', into, 'checkout', '--quiet', '--detach', head]);
+}

@@ -1,0 +1,276 @@
+/**
+ * A plan: the work items of a MapReduce workflow, computed once in Prodigy's order, split into
+ * shards, and written down with everything a shard needs from setup (its commits as a git bundle,
+ * its captured variables). Shared by the `plan` sub-action and by the action's own fan-out.
+ */
+import { randomBytes } from 'node:crypto';
+import { chmod, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { existsSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { InputError } from '../config/errors.js';
+import { Inputs } from '../config/names.js';
+import type { Settings } from '../config/settings.js';
+import type { RunOutcome } from '../report/outcome.js';
+import { createBundle, headCommit } from '../results/git.js';
+import { exchangeInWorkload } from '../runtime/spec.js';
+import { PlanFiles, captureNames, planScripts, planWorkflow } from '../workflow/derive.js';
+import {
+  itemsSourceFromCommand,
+  itemsSourceFromFile,
+  type JsonValue,
+  PipelineError,
+  stringifyJson,
+  workItems,
+} from '../workflow/items.js';
+import { type MapReduceWorkflow, parseWorkflow, WorkflowError } from '../workflow/model.js';
+import {
+  layoutShards,
+  MAX_SHARDS,
+  type ShardLayout,
+  type ShardRequest,
+} from '../workflow/shards.js';
+
+/** plan.json: what reduce and the shards read back. */
+export const PLAN_FORMAT = 'cook-action/plan@1';
+
+export interface Plan {
+  readonly format: typeof PLAN_FORMAT;
+  /** Random id shared by the plan's shards and their results. */
+  readonly id: string;
+  /** Workspace-relative workflow file. */
+  readonly workflow: string;
+  /** The commit the plan started from; shard bundles are relative to it. */
+  readonly base: string;
+  readonly itemCount: number;
+  readonly shards: readonly ShardLayout[];
+  /** Variables setup captured (`capture_outputs`), for the agents. */
+  readonly captures: Readonly<Record<string, string>>;
+  /** setup.bundle in the plan folder holds setup's commits. */
+  readonly setupBundle: boolean;
+}
+
+export interface PlannedRun {
+  readonly plan: Plan;
+  /** Host folder with plan.json, items-<n>.json per shard and setup.bundle. */
+  readonly dir: string;
+  readonly items: readonly JsonValue[];
+}
+
+export interface PlanDeps {
+  /** Runs a workload to its end (the run logged into the step log). */
+  readonly run: (settings: Settings) => Promise<RunOutcome>;
+  readonly note: (message: string) => void;
+}
+
+export const PlanFileNames = {
+  plan: 'plan.json',
+  setupBundle: 'setup.bundle',
+  items: (shard: number) => `items-${shard}.json`,
+} as const;
+
+/** Reads and checks the workflow: it must be MapReduce, with a pipeline Prodigy would accept. */
+export async function loadMapReduce(
+  workspace: string,
+  workflow: string,
+): Promise<MapReduceWorkflow> {
+  const text = await readFile(path.join(workspace, workflow), 'utf8');
+  const model = parseWorkflow(workflow, text);
+  if (model.kind !== 'mapreduce') {
+    throw new InputError(
+      Inputs.workflow,
+      workflow,
+      'a MapReduce workflow (one with `mode: mapreduce`) to split into shards',
+    );
+  }
+  pipeline(model, workflow, []);
+  return model;
+}
+
+export async function makePlan(
+  settings: Settings,
+  request: ShardRequest,
+  deps: PlanDeps,
+): Promise<PlannedRun> {
+  const workload = settings.workload;
+  if (workload.kind !== 'prodigy') {
+    throw new InputError(Inputs.workflow, '', 'a MapReduce workflow file to plan');
+  }
+  const wf = await loadMapReduce(settings.workspace, workload.workflow);
+  const base = await headCommit(settings.workspace);
+  const dir = path.join(settings.runDir, 'plan');
+  await mkdir(dir, { recursive: true });
+
+  const inputPath = substitute(wf.map.input, wf.env);
+  const localInput = path.resolve(settings.workspace, inputPath);
+  const needsRun = wf.setup !== undefined || !isFile(localInput);
+  let source: JsonValue;
+  let captures: Record<string, string> = {};
+  let setupBundle = false;
+
+  if (!needsRun) {
+    deps.note(`Work items come from ${inputPath}, read here: no container is needed to plan.`);
+    source = itemsSourceFromFile(await readFile(localInput, 'utf8'), inputPath);
+  } else {
+    deps.note(
+      wf.setup
+        ? 'Running setup and map.input once, in the workload, to find the work items.'
+        : `Running map.input once, in the workload, to find the work items: ${firstLine(wf.map.input)}`,
+    );
+    const exchange = path.join(settings.runDir, 'plan-exchange');
+    await rm(exchange, { recursive: true, force: true });
+    await mkdir(exchange, { recursive: true });
+    // The workload may run as another user than the action.
+    await chmod(exchange, 0o777);
+    const seen = exchangeInWorkload(settings, exchange);
+    for (const [name, content] of Object.entries(planScripts(seen))) {
+      await writeFile(path.join(exchange, name), content);
+    }
+    await writeFile(path.join(exchange, 'plan.yml'), planWorkflow(wf, { exchange: seen, base }));
+    const outcome = await deps.run({
+      ...settings,
+      workload: { ...workload, derived: { exchange, file: 'plan.yml' } },
+    });
+    if (outcome.status !== 'succeeded') {
+      throw new Error(
+        `Setup and map.input, run once by Prodigy to find the work items, ${outcome.status === 'failed' ? 'failed' : `were ${outcome.status}`}: ${outcome.reason}`,
+      );
+    }
+    ({ source } = await readPlanSource(exchange, inputPath, deps));
+    captures = await readCaptures(exchange, captureNames(wf));
+    if (outcome.git && outcome.git.commits > 0) {
+      setupBundle = await createBundle(
+        settings.workspace,
+        path.join(dir, PlanFileNames.setupBundle),
+        base,
+        outcome.git.branch,
+      );
+      if (setupBundle)
+        deps.note(`Setup made ${outcome.git.commits} commit(s); the shards get them.`);
+    }
+  }
+
+  const items = pipeline(wf, workload.workflow, source);
+  const layout = layoutShards(items.length, request);
+  if (layout.length > MAX_SHARDS) {
+    throw new InputError(
+      'itemsPerShard' in request ? Inputs.itemsPerShard : Inputs.shards,
+      String('itemsPerShard' in request ? request.itemsPerShard : request.shards),
+      `at most ${MAX_SHARDS} shards (GitHub's matrix limit); ${items.length} items would make ${layout.length}`,
+    );
+  }
+  const plan: Plan = {
+    format: PLAN_FORMAT,
+    id: randomBytes(5).toString('hex'),
+    workflow: workload.workflow,
+    base,
+    itemCount: items.length,
+    shards: layout,
+    captures,
+    setupBundle,
+  };
+  for (const shard of layout) {
+    await writeFile(
+      path.join(dir, PlanFileNames.items(shard.index)),
+      stringifyJson(items.slice(shard.first, shard.first + shard.size)),
+    );
+  }
+  await writeFile(path.join(dir, PlanFileNames.plan), JSON.stringify(plan, null, 2));
+  return { plan, dir, items };
+}
+
+/** The pipeline over a source; errors point at the workflow key that Prodigy would refuse. */
+function pipeline(wf: MapReduceWorkflow, file: string, source: JsonValue): JsonValue[] {
+  try {
+    return workItems(source, {
+      jsonPath: wf.map.jsonPath,
+      ...(wf.map.filter !== undefined ? { filter: wf.map.filter } : {}),
+      ...(wf.map.sortBy !== undefined ? { sortBy: wf.map.sortBy } : {}),
+      ...(wf.map.maxItems !== undefined ? { maxItems: wf.map.maxItems } : {}),
+    });
+  } catch (error) {
+    if (!(error instanceof PipelineError)) throw error;
+    const key = error.key.replace(/^map\./, '');
+    const at = wf.map.positions[key === 'input' ? 'input' : key] ?? { line: 1, column: 1 };
+    throw new WorkflowError(file, at.line, at.column, error.message);
+  }
+}
+
+/** What the plan run left: a setup-generated work-items file, the input file, or its output. */
+async function readPlanSource(
+  exchange: string,
+  input: string,
+  deps: PlanDeps,
+): Promise<{ source: JsonValue }> {
+  const generated = (await readdir(path.join(exchange, PlanFiles.workItemsDir)).catch(() => []))
+    .filter((name) => name.endsWith('work-items.json'))
+    .sort();
+  if (generated.length > 0) {
+    if (generated.length > 1) {
+      deps.note(
+        `Setup made several work-items files (${generated.join(', ')}); Prodigy picks one of them at random, the plan takes ${generated[0]}.`,
+      );
+    }
+    deps.note(`Setup generated ${generated[0]}: it replaces map.input, as in Prodigy.`);
+    const file = path.join(exchange, PlanFiles.workItemsDir, generated[0]!);
+    return { source: itemsSourceFromFile(await readFile(file, 'utf8'), generated[0]!) };
+  }
+  const copied = path.join(exchange, PlanFiles.inputFile);
+  if (existsSync(copied)) {
+    return { source: itemsSourceFromFile(await readFile(copied, 'utf8'), input) };
+  }
+  const status = await readFile(path.join(exchange, PlanFiles.inputStatus), 'utf8').catch(
+    () => undefined,
+  );
+  if (status === undefined) {
+    throw new Error('Prodigy did not run map.input; the plan cannot tell which items to run');
+  }
+  if (status.trim() !== '0') {
+    const stderr = await readFile(path.join(exchange, PlanFiles.inputErr), 'utf8').catch(() => '');
+    throw new Error(
+      `map.input, run as a command, exited with status ${status.trim()}${stderr.trim() ? `: ${lastLines(stderr, 5)}` : ''}`,
+    );
+  }
+  const stdout = await readFile(path.join(exchange, PlanFiles.inputOut), 'utf8');
+  return { source: itemsSourceFromCommand(stdout) };
+}
+
+async function readCaptures(
+  exchange: string,
+  names: readonly string[],
+): Promise<Record<string, string>> {
+  const captures: Record<string, string> = {};
+  for (const name of names) {
+    const text = await readFile(path.join(exchange, PlanFiles.capturesDir, name), 'utf8').catch(
+      () => undefined,
+    );
+    // The heredoc adds one newline after the value.
+    if (text !== undefined) captures[name] = text.endsWith('\n') ? text.slice(0, -1) : text;
+  }
+  return captures;
+}
+
+/** Prodigy replaces `${KEY}` and `$KEY` in map.input with the workflow's env values. */
+function substitute(text: string, env: Readonly<Record<string, string>>): string {
+  let result = text;
+  for (const key of Object.keys(env).sort((a, b) => b.length - a.length)) {
+    result = result.split(`\${${key}}`).join(env[key]!).split(`$${key}`).join(env[key]!);
+  }
+  return result;
+}
+
+function isFile(file: string): boolean {
+  try {
+    return statSync(file).isFile();
+  } catch {
+    return false;
+  }
+}
+
+function firstLine(text: string): string {
+  const line = text.trim().split('\n')[0]!;
+  return line.length > 80 ? `${line.slice(0, 77)}...` : line;
+}
+
+function lastLines(text: string, count: number): string {
+  return text.trim().split('\n').slice(-count).join(' | ');
+}

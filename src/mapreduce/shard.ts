@@ -1,0 +1,217 @@
+/**
+ * One shard of a plan: its items run by the real Prodigy through a derived workflow, in the
+ * runtime the settings name, and its per-item results and commits kept for reduce.
+ */
+import { existsSync } from 'node:fs';
+import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { ShardEntry } from '../config/shard.js';
+import type { Settings } from '../config/settings.js';
+import type { RunOutcome } from '../report/outcome.js';
+import { createBundle, fetchBundle, headCommit, runGit } from '../results/git.js';
+import { exchangeInWorkload } from '../runtime/spec.js';
+import { shardWorkflow } from '../workflow/derive.js';
+import { parseJson, stringifyJson, type JsonValue } from '../workflow/items.js';
+import { loadMapReduce, PlanFileNames } from './plan.js';
+import {
+  type AgentResult,
+  globalResults,
+  itemStatus,
+  RESULTS_FORMAT,
+  type ShardResults,
+} from './results.js';
+import { shardLabel } from '../workflow/shards.js';
+
+export interface ShardDeps {
+  readonly run: (settings: Settings) => Promise<RunOutcome>;
+  readonly note: (message: string) => void;
+  /** Fetches the plan's artifact into a folder; undefined when it cannot be had. */
+  readonly downloadPlan?: (artifact: string, into: string) => Promise<string | undefined>;
+  readonly now?: () => number;
+}
+
+export interface ShardRun {
+  readonly outcome: RunOutcome;
+  readonly results: ShardResults;
+  /** The results file (results.json) and its folder, with the bundle beside it. */
+  readonly file: string;
+  readonly dir: string;
+}
+
+export async function runShard(
+  settings: Settings,
+  entry: ShardEntry,
+  deps: ShardDeps,
+): Promise<ShardRun> {
+  const now = deps.now ?? Date.now;
+  const startedAt = now();
+  const label = shardLabel(entry.shard, entry.shards);
+  const workload = settings.workload;
+  if (workload.kind !== 'prodigy') throw new Error('a shard runs a Prodigy workflow');
+  const wf = await loadMapReduce(settings.workspace, workload.workflow);
+
+  const items = await shardItems(settings, entry, deps);
+  const head = await headCommit(settings.workspace);
+  if (head !== entry.base) {
+    deps.note(
+      `Note: the checkout is at ${head.slice(0, 12)}, the plan was made at ${entry.base.slice(0, 12)}; the shard runs on what is checked out.`,
+    );
+  }
+  if (entry.setup) await applySetup(settings, entry, deps);
+
+  const dir = path.join(settings.runDir, 'results');
+  await mkdir(dir, { recursive: true });
+  const layout = { index: entry.shard, first: entry.first, size: entry.size };
+  let outcome: RunOutcome;
+  let prodigyResults: AgentResult[] = [];
+  let missing = 'Prodigy did not report a result for this item';
+
+  if (items.length === 0) {
+    deps.note(`${label} has no items: nothing to run.`);
+    const endedAt = now();
+    outcome = {
+      status: 'succeeded',
+      reason: 'no items to run',
+      runtime: settings.runtime,
+      logPath: settings.logPath,
+      startedAt,
+      endedAt,
+      durationSeconds: (endedAt - startedAt) / 1000,
+    };
+  } else {
+    deps.note(
+      `${label}: ${items.length} item(s), item_${entry.first} to item_${entry.first + items.length - 1} of ${entry.total}.`,
+    );
+    const exchange = path.join(settings.runDir, 'shard-exchange');
+    await rm(exchange, { recursive: true, force: true });
+    await mkdir(exchange, { recursive: true });
+    await chmod(exchange, 0o777);
+    const seen = exchangeInWorkload(settings, exchange);
+    await writeFile(path.join(exchange, 'items.json'), stringifyJson(items));
+    await writeFile(
+      path.join(exchange, 'shard.yml'),
+      shardWorkflow(wf, {
+        itemsFile: path.posix.join(seen, 'items.json'),
+        resultsFile: path.posix.join(seen, 'results.json'),
+        ...(entry.env ? { captures: entry.env } : {}),
+      }),
+    );
+    outcome = await deps.run({
+      ...settings,
+      workload: { ...workload, derived: { exchange, file: 'shard.yml' } },
+    });
+    const text = await readFile(path.join(exchange, 'results.json'), 'utf8').catch(() => undefined);
+    if (text === undefined) {
+      missing = `Prodigy ended (${outcome.reason}) before it reported the shard's results`;
+    } else if (text.trim() !== '') {
+      try {
+        prodigyResults = JSON.parse(text) as AgentResult[];
+      } catch (error) {
+        missing = `Prodigy's results could not be read: ${(error as Error).message}`;
+      }
+    }
+  }
+
+  const results = globalResults(layout, entry.shards, prodigyResults, missing);
+  const failed = results.filter((r) => itemStatus(r) !== 'success').length;
+  let bundle: string | undefined;
+  if (outcome.git) {
+    const made = await createBundle(
+      settings.workspace,
+      path.join(dir, 'shard.bundle'),
+      entry.base,
+      outcome.git.branch,
+    ).catch((error: unknown) => {
+      deps.note(`The shard's commits could not be bundled: ${(error as Error).message}`);
+      return false;
+    });
+    if (made) bundle = 'shard.bundle';
+  }
+  // A shard fails when its run failed or when any of its items did.
+  const status =
+    outcome.status !== 'succeeded' ? outcome.status : failed > 0 ? 'failed' : 'succeeded';
+  const reason =
+    outcome.status !== 'succeeded'
+      ? outcome.reason
+      : failed > 0
+        ? `${failed} of ${results.length} item(s) failed`
+        : outcome.reason;
+  const shardResults: ShardResults = {
+    format: RESULTS_FORMAT,
+    plan: entry.plan,
+    workflow: entry.workflow,
+    shard: entry.shard,
+    shards: entry.shards,
+    total: entry.total,
+    first: entry.first,
+    size: entry.size,
+    attempt: Number(settings.github.runAttempt ?? '1') || 1,
+    status,
+    reason,
+    ...(outcome.exitCode === undefined ? {} : { exitCode: outcome.exitCode }),
+    durationSeconds: (now() - startedAt) / 1000,
+    results,
+    ...(bundle ? { bundle } : {}),
+  };
+  const file = path.join(dir, 'results.json');
+  await writeFile(file, JSON.stringify(shardResults, null, 2));
+  deps.note(
+    `${label}: ${results.length - failed} of ${results.length} item(s) succeeded${bundle ? ', commits kept in shard.bundle' : ''}; results in ${file}.`,
+  );
+  return { outcome: { ...outcome, status, reason }, results: shardResults, file, dir };
+}
+
+/** The shard's items: inline in the entry, else from the plan's folder or its artifact. */
+async function shardItems(
+  settings: Settings,
+  entry: ShardEntry,
+  deps: ShardDeps,
+): Promise<JsonValue[]> {
+  let text = entry.items;
+  if (text === undefined) {
+    const file = await planFile(settings, entry, PlanFileNames.items(entry.shard), deps);
+    text = await readFile(file, 'utf8');
+  }
+  const items = parseJson(text);
+  if (!Array.isArray(items) || items.length !== entry.size) {
+    throw new Error(
+      `${shardLabel(entry.shard, entry.shards)} should have ${entry.size} item(s) and has ${Array.isArray(items) ? items.length : 'no list of'} items`,
+    );
+  }
+  return items;
+}
+
+/** A file of the plan: in its folder when this is the machine that planned, else its artifact. */
+async function planFile(
+  settings: Settings,
+  entry: ShardEntry,
+  name: string,
+  deps: ShardDeps,
+): Promise<string> {
+  const local = path.join(entry.dir, name);
+  if (existsSync(local)) return local;
+  const downloaded = path.join(settings.runDir, 'plan');
+  if (!existsSync(path.join(downloaded, name)) && entry.artifact && deps.downloadPlan) {
+    await deps.downloadPlan(entry.artifact, downloaded);
+  }
+  if (existsSync(path.join(downloaded, name))) return path.join(downloaded, name);
+  throw new Error(
+    `the plan's ${name} is neither in ${entry.dir} (the planning machine's folder) nor in ${
+      entry.artifact
+        ? `the artifact ${entry.artifact}`
+        : 'an artifact (the plan uploaded none: it ran outside GitHub)'
+    }`,
+  );
+}
+
+/** Setup's commits, made once by the plan, become the shard's starting point. */
+async function applySetup(settings: Settings, entry: ShardEntry, deps: ShardDeps): Promise<void> {
+  const bundle = await planFile(settings, entry, PlanFileNames.setupBundle, deps);
+  const tip = await fetchBundle(settings.workspace, bundle);
+  await runGit(settings.workspace, 'merge', '--ff-only', '--quiet', tip).catch((error: unknown) => {
+    throw new Error(
+      `setup's commits (from the plan) cannot be applied to this checkout: ${(error as Error).message.split('\n').slice(-2).join(' ')}`,
+    );
+  });
+  deps.note(`Applied setup's commits from the plan (now at ${tip.slice(0, 12)}).`);
+}

@@ -1,0 +1,119 @@
+/**
+ * What every step of the action does before its own work: cancel on SIGINT/SIGTERM, read the
+ * settings with every secret masked before the first byte of output, and save what post needs
+ * to sweep before anything is created.
+ */
+import * as core from '@actions/core';
+import { readActionSettings, saveRunState } from './config/action.js';
+import { Outputs } from './config/names.js';
+import { dockerHostString, type Settings } from './config/settings.js';
+import { Masker } from './logs/masker.js';
+import { CommandGuard } from './logs/stop-commands.js';
+import { ShardFolds } from './logs/shard-folds.js';
+import { type FanOut, fanOut } from './mapreduce/fanout.js';
+import type { RunOutcome } from './report/outcome.js';
+import { runLogged } from './run.js';
+import { shardLabel } from './workflow/shards.js';
+
+export interface Step {
+  /** Where the step's own output goes. */
+  readonly stdout: NodeJS.WritableStream | { write(text: string): unknown };
+  readonly settings: Settings;
+  readonly masker: Masker;
+  readonly signal: AbortSignal;
+  /** Runs one workload with the step's log, guard and folding. */
+  readonly run: (settings: Settings, onStarted?: (id: string) => void) => Promise<RunOutcome>;
+}
+
+export function beginStep(): Step {
+  const cancel = new AbortController();
+  const onSignal = (name: string) => () => {
+    if (!cancel.signal.aborted) core.info(`Received ${name}: cancelling the run.`);
+    cancel.abort();
+  };
+  // Handlers stay installed: a second signal must not kill the cleanup under way.
+  process.on('SIGINT', onSignal('SIGINT'));
+  process.on('SIGTERM', onSignal('SIGTERM'));
+
+  const masker = new Masker();
+  const settings = readActionSettings((secret) => {
+    masker.add(secret);
+  });
+  // Before the first byte of output: the runner masks these from here on.
+  for (const value of masker.values) core.setSecret(value);
+
+  // Saved before anything is created, so post can sweep even if main is killed.
+  saveRunState(
+    settings,
+    settings.runtime === 'docker' ? dockerHostString(settings.docker) : undefined,
+  );
+  // Set at once, so it exists even if the step is killed before it ends.
+  core.setOutput(Outputs.logPath, settings.logPath);
+
+  const guard = new CommandGuard();
+  return {
+    stdout: process.stdout,
+    settings,
+    masker,
+    signal: cancel.signal,
+    run: (runSettings, onStarted) =>
+      runLogged(runSettings, masker, {
+        signal: cancel.signal,
+        guard,
+        foldGroups: true,
+        ...(onStarted ? { onStarted } : {}),
+      }),
+  };
+}
+
+/** Fails the step unless the outcome succeeded; says why either way. */
+export function conclude(outcome: RunOutcome, what = 'The run'): void {
+  if (outcome.status !== 'succeeded') {
+    core.setFailed(
+      `${what} ${outcome.status === 'failed' ? 'failed' : `was ${outcome.status}`}: ${outcome.reason}.`,
+    );
+  } else {
+    core.info(`${what} succeeded (${outcome.reason}) in ${outcome.durationSeconds.toFixed(1)} s.`);
+  }
+}
+
+/**
+ * `max-parallel`: every shard at once, each line prefixed with its shard, and in the step log
+ * (fold = true) each shard's output in a fold of its own.
+ */
+export async function fanOutWithFolds(
+  step: Pick<Step, 'settings' | 'masker' | 'signal' | 'run' | 'stdout'>,
+  shardCount: number,
+  fold: boolean,
+  note: (message: string) => void,
+): Promise<FanOut> {
+  let folds: ShardFolds | undefined;
+  let count = 0;
+  const prefix = (index: number) => `[shard ${index + 1}/${count}] `;
+  return fanOut(step.settings, shardCount, {
+    run: (settings) => step.run(settings),
+    planned: (planned) => {
+      count = planned.plan.shards.length;
+      folds = new ShardFolds(
+        step.stdout,
+        planned.plan.shards.map(
+          (s) =>
+            `${shardLabel(s.index, count)}: ${s.size === 0 ? 'no items' : `${s.size} item(s), item_${s.first} to item_${s.first + s.size - 1}`}`,
+        ),
+        fold,
+      );
+    },
+    runShardWorkload: (settings, index) =>
+      runLogged(settings, step.masker, {
+        signal: step.signal,
+        ...(fold ? { guard: new CommandGuard() } : {}),
+        stdout: folds!.writer(index),
+        stderr: folds!.writer(index),
+        linePrefix: prefix(index),
+      }),
+    shardEnded: (index) => folds!.end(index),
+    note,
+    shardNote: (index, message) =>
+      folds!.writer(index).write(`${prefix(index)}${step.masker.mask(message)}\n`),
+  });
+}

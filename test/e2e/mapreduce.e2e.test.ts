@@ -1,0 +1,210 @@
+/**
+ * The matrix MapReduce flow of DESIGN.md run the way GitHub runs it: the committed bundle of
+ * `./plan`, then `./` once per matrix entry, each in a checkout of its own, then `./reduce`, with
+ * the real Prodigy image on Docker and on the cluster. No artifact service is given (as outside
+ * GitHub): the shards read the plan from its folder and reduce gets their folders in `results`.
+ */
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { ShardEntry } from '../../src/config/shard.js';
+import { runAction } from '../harness/runner.js';
+import { groundDocker, leftovers } from '../support/docker.js';
+import { ground } from '../support/ground.js';
+import { cloneCheckout } from '../support/mapreduce.js';
+import { git, gitWorkspace } from '../support/workspace.js';
+
+const g = ground();
+const root = path.resolve(import.meta.dirname, '../..');
+const fixtures = path.resolve(import.meta.dirname, '../fixtures/sharding');
+
+function origin(): string {
+  const files: Record<string, string> = {};
+  for (const name of readdirSync(fixtures)) {
+    files[name] = readFileSync(path.join(fixtures, name), 'utf8');
+  }
+  return gitWorkspace(files);
+}
+
+const runtimes = {
+  docker: { image: g.prodigyImage, 'pull-policy': 'never' },
+  kubernetes: {
+    runtime: 'kubernetes',
+    image: g.prodigyImage,
+    'pull-policy': 'never',
+    'kubeconfig-path': g.kubeconfig,
+  },
+} as const;
+
+describe.each(['docker', 'kubernetes'] as const)('matrix MapReduce on %s', (runtime) => {
+  const inputs = { ...runtimes[runtime], workflow: 'sharded.yml' };
+  const env = { DOCKER_HOST: g.dockerHost };
+
+  it('plan → three shards → reduce: outputs, summaries and every commit in the final checkout', async () => {
+    const repo = origin();
+
+    const planned = await runAction({
+      actionDir: path.join(root, 'plan'),
+      workspace: cloneCheckout(repo),
+      env,
+      inputs: { ...inputs, shards: '3' },
+    });
+    expect(planned.main.exitCode, planned.main.lines.slice(-20).join('\n')).toBe(0);
+    expect(planned.main.outputs['item-count']).toBe('7');
+    expect(planned.main.outputs['shard-count']).toBe('3');
+    const matrix = JSON.parse(planned.main.outputs.matrix!) as { include: ShardEntry[] };
+    expect(matrix.include.map((e) => e.name)).toEqual([
+      'shard 1 of 3',
+      'shard 2 of 3',
+      'shard 3 of 3',
+    ]);
+    expect(planned.main.summary).toContain('7 work item(s) in 3 shard(s)');
+    expect(
+      planned.main.annotations.some(
+        (a) => a.level === 'notice' && /No artifact service/.test(a.message),
+      ),
+    ).toBe(true);
+
+    const results: string[] = [];
+    for (const entry of matrix.include) {
+      const { main, post } = await runAction({
+        actionDir: root,
+        workspace: cloneCheckout(repo),
+        env,
+        // As the map job passes it: `shard: ${{ toJSON(matrix) }}`.
+        inputs: { ...inputs, shard: JSON.stringify(entry, null, 2) },
+      });
+      expect(main.exitCode, main.lines.slice(-20).join('\n')).toBe(0);
+      expect(main.outputs.status).toBe('succeeded');
+      expect(main.summary).toContain(`(${entry.name})`);
+      expect(post?.exitCode).toBe(0);
+      const file = main.outputs.results!;
+      const shardResults = JSON.parse(readFileSync(file, 'utf8')) as {
+        results: { item_id: string }[];
+      };
+      expect(shardResults.results.map((r) => r.item_id)).toEqual(
+        Array.from({ length: entry.size }, (_, i) => `item_${entry.first + i}`),
+      );
+      results.push(path.dirname(file));
+    }
+
+    const final = cloneCheckout(repo);
+    const reduced = await runAction({
+      actionDir: path.join(root, 'reduce'),
+      workspace: final,
+      env,
+      inputs: { ...inputs, results: results.join('\n') },
+    });
+    expect(reduced.main.exitCode, reduced.main.lines.slice(-30).join('\n')).toBe(0);
+    expect(reduced.main.outputs.status).toBe('succeeded');
+    expect(reduced.main.lines).toContain(
+      'Map phase over 3 shard(s): 7 successful, 0 failed (total: 7).',
+    );
+    expect(reduced.main.summary).toContain('**Items:** 7 successful, 0 failed (total 7).');
+    const merged = JSON.parse(readFileSync(reduced.main.outputs.results!, 'utf8')) as {
+      total: number;
+      results: unknown[];
+    };
+    expect(merged.total).toBe(7);
+    for (const name of ['one', 'two', 'three', 'four', 'five', 'six', 'seven']) {
+      expect(readFileSync(path.join(final, `item-${name}.txt`), 'utf8')).toBe(`${name}\n`);
+    }
+    expect(readFileSync(path.join(final, 'map-totals.txt'), 'utf8')).toBe(
+      'total=7 successful=7 failed=0\n',
+    );
+    expect(git(final, 'log', '-1', '--format=%s')).toBe('reduce: results');
+  });
+
+  it('a shard with a failing item fails its job; reduce fails and names the item', async () => {
+    const repo = origin();
+    const workJson = readFileSync(path.join(repo, 'work.json'), 'utf8').replace(
+      '"name": "six", "score": 8',
+      '"name": "six", "score": 8, "fail": "yes"',
+    );
+    writeFileSync(path.join(repo, 'work.json'), workJson);
+    git(repo, 'commit', '-qam', 'six fails');
+
+    const planned = await runAction({
+      actionDir: path.join(root, 'plan'),
+      workspace: cloneCheckout(repo),
+      env,
+      inputs: { ...inputs, shards: '2' },
+    });
+    const matrix = JSON.parse(planned.main.outputs.matrix!) as { include: ShardEntry[] };
+    const shard = await runAction({
+      actionDir: root,
+      workspace: cloneCheckout(repo),
+      env,
+      inputs: { ...inputs, shard: JSON.stringify(matrix.include[0]) },
+    });
+    expect(shard.main.failed).toBe(true);
+    expect(shard.main.outputs.status).toBe('failed');
+    expect(shard.main.annotations).toContainEqual({
+      level: 'error',
+      message: 'The shard 1 of 2 failed: 1 of 4 item(s) failed.',
+    });
+
+    // The second shard's job never ran: its items count as failed too.
+    const reduced = await runAction({
+      actionDir: path.join(root, 'reduce'),
+      workspace: cloneCheckout(repo),
+      env,
+      inputs: { ...inputs, results: path.dirname(shard.main.outputs.results!) },
+    });
+    expect(reduced.main.failed).toBe(true);
+    expect(reduced.main.outputs.status).toBe('failed');
+    expect(reduced.main.annotations).toContainEqual({
+      level: 'error',
+      message: 'The reduce failed: 4 of 7 item(s) failed.',
+    });
+    expect(reduced.main.summary).toContain('| 2 | never reported | 3 |');
+    expect(reduced.main.summary).toContain('| item_1 | Processing error');
+  });
+});
+
+describe('max-parallel: the action splits the items itself, on one runner', () => {
+  it('runs three shards at once in containers, one fold each, and reduces into the workspace', async () => {
+    const repo = origin();
+    const docker = groundDocker();
+    const { main, post } = await runAction({
+      actionDir: root,
+      workspace: repo,
+      env: { DOCKER_HOST: g.dockerHost },
+      inputs: { ...runtimes.docker, workflow: 'sharded.yml', 'max-parallel': '3' },
+    });
+    expect(main.exitCode, main.lines.slice(-30).join('\n')).toBe(0);
+    expect(main.outputs.status).toBe('succeeded');
+    expect(main.summary).toContain('**Items:** 7 successful, 0 failed (total 7).');
+
+    // One fold per shard, in shard order, each holding only its own shard's prefixed lines.
+    const folds: { title: string; lines: string[] }[] = [];
+    let open: { title: string; lines: string[] } | undefined;
+    for (const line of main.log) {
+      if (line.startsWith('##[group]')) folds.push((open = { title: line.slice(9), lines: [] }));
+      else if (line === '##[endgroup]') open = undefined;
+      // The runner echoes the stop-commands guard's own lines; they are not output.
+      else if (open && !/^::[^:\s]*::/.test(line)) open.lines.push(line);
+    }
+    const shardFolds = folds.filter((f) => /^shard \d of 3: /.test(f.title));
+    expect(shardFolds.map((f) => f.title)).toEqual([
+      'shard 1 of 3: 3 item(s), item_0 to item_2',
+      'shard 2 of 3: 2 item(s), item_3 to item_4',
+      'shard 3 of 3: 2 item(s), item_5 to item_6',
+    ]);
+    shardFolds.forEach((fold, index) => {
+      expect(fold.lines.length).toBeGreaterThan(5);
+      expect(fold.lines.filter((line) => !line.startsWith(`[shard ${index + 1}/3] `))).toEqual([]);
+      expect(fold.lines.some((line) => line.includes('Map phase completed'))).toBe(true);
+    });
+
+    for (const name of ['one', 'two', 'three', 'four', 'five', 'six', 'seven']) {
+      expect(readFileSync(path.join(repo, `item-${name}.txt`), 'utf8')).toBe(`${name}\n`);
+    }
+    expect(readFileSync(path.join(repo, 'map-totals.txt'), 'utf8')).toBe(
+      'total=7 successful=7 failed=0\n',
+    );
+    expect(git(repo, 'status', '--porcelain')).toBe('');
+    expect(post?.exitCode).toBe(0);
+    expect(await leftovers(docker, main.state['run-id']!)).toEqual([]);
+  });
+});

@@ -22,14 +22,17 @@ export async function runAction(): Promise<void> {
     const fanned = await fanOutWithFolds(step, settings.maxParallel, true, (message) =>
       core.info(message),
     );
-    for (const [name, value] of Object.entries(outcomeOutputs(fanned.reduced.outcome))) {
+    for (const [name, value] of Object.entries(outcomeOutputs(fanned.outcome))) {
       core.setOutput(name, value);
     }
-    core.setOutput(Outputs.results, fanned.reduced.file);
+    if (fanned.reduced) core.setOutput(Outputs.results, fanned.reduced.file);
     if (settings.summary) {
-      await core.summary.addRaw(reduceSummary(fanned.reduced), true).write();
+      const summary = fanned.reduced
+        ? reduceSummary(fanned.reduced)
+        : summaryMarkdown(fanned.outcome, summaryTitle(settings));
+      await core.summary.addRaw(summary, true).write();
     }
-    conclude(fanned.reduced.outcome);
+    conclude(fanned.outcome);
     return;
   }
 

@@ -101,8 +101,11 @@ export async function runCli(argv: readonly string[]): Promise<number> {
         false,
         note,
       );
-      outcome = fanned.reduced.outcome;
-      print({ ...outcomeOutputs(outcome), [Outputs.results]: fanned.reduced.file });
+      outcome = fanned.outcome;
+      print({
+        ...outcomeOutputs(outcome),
+        ...(fanned.reduced ? { [Outputs.results]: fanned.reduced.file } : {}),
+      });
     } else if (settings.shard) {
       const shard = await runShard(settings, settings.shard, { run, note });
       await uploadShardResults(settings, shard, { note, notice: note });

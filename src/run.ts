@@ -10,6 +10,7 @@ import type { Masker } from './logs/masker.js';
 import type { CommandGuard } from './logs/stop-commands.js';
 import type { RunOutcome } from './report/outcome.js';
 import { createRuntime } from './runtime/factory.js';
+import type { ContainerRuntime } from './runtime/types.js';
 
 export interface RunOptions {
   /** Aborted when the run is cancelled. */
@@ -23,6 +24,8 @@ export interface RunOptions {
   readonly stderr?: TextWriter;
   /** Before every line of this run's output (a shard's runs, side by side with others). */
   readonly linePrefix?: string;
+  /** The runtime to use, instead of the one the settings ask for. */
+  readonly runtime?: ContainerRuntime;
 }
 
 export async function runLogged(
@@ -40,7 +43,7 @@ export async function runLogged(
   });
   try {
     return await cook(settings, {
-      runtime: createRuntime(settings),
+      runtime: options.runtime ?? createRuntime(settings),
       sink,
       signal: options.signal,
       ...(options.onStarted ? { onStarted: options.onStarted } : {}),

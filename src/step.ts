@@ -13,6 +13,8 @@ import { ShardFolds } from './logs/shard-folds.js';
 import { type FanOut, fanOut } from './mapreduce/fanout.js';
 import type { RunOutcome } from './report/outcome.js';
 import { runLogged } from './run.js';
+import { createShardRuntimes } from './runtime/factory.js';
+import type { ContainerRuntime } from './runtime/types.js';
 import { shardLabel } from './workflow/shards.js';
 
 export interface Step {
@@ -88,12 +90,15 @@ export async function fanOutWithFolds(
   note: (message: string) => void,
 ): Promise<FanOut> {
   let folds: ShardFolds | undefined;
+  let runtimeFor: ((index: number) => ContainerRuntime) | undefined;
   let count = 0;
   const prefix = (index: number) => `[shard ${index + 1}/${count}] `;
   return fanOut(step.settings, shardCount, {
     run: (settings) => step.run(settings),
+    signal: step.signal,
     planned: (planned) => {
       count = planned.plan.shards.length;
+      runtimeFor = createShardRuntimes(step.settings, count, count);
       folds = new ShardFolds(
         step.stdout,
         planned.plan.shards.map(
@@ -110,6 +115,7 @@ export async function fanOutWithFolds(
         stdout: folds!.writer(index),
         stderr: folds!.writer(index),
         linePrefix: prefix(index),
+        runtime: runtimeFor!(index),
       }),
     shardEnded: (index) => folds!.end(index),
     note,

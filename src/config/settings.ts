@@ -178,14 +178,6 @@ export function buildSettings(input: InputSource, env: Env, deps: SettingsDeps =
   );
   const timeoutMs = parseDuration(Inputs.timeout, get(Inputs.timeout));
   const { shard, maxParallel } = splitting(input, workload, workspace);
-  if (maxParallel !== undefined && runtime === 'kubernetes') {
-    // One Indexed Job, each index a shard, is how this will run on a cluster; it is not built yet.
-    throw new InputError(
-      Inputs.maxParallel,
-      String(maxParallel),
-      `nothing with runtime 'kubernetes' in this build yet: use the plan sub-action with '${Inputs.shard}', or runtime 'docker'`,
-    );
-  }
 
   const runId = (deps.randomId ?? (() => randomBytes(5).toString('hex')))();
   const tempRoot = env.RUNNER_TEMP || deps.tmpdir || os.tmpdir();

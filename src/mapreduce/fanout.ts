@@ -27,6 +27,8 @@ export interface FanOutDeps {
   /** Called once the plan is known, before any shard starts. */
   readonly planned?: (planned: PlannedRun) => void;
   readonly note: (message: string) => void;
+  /** Aborted when the run is cancelled: no reduce follows. */
+  readonly signal?: AbortSignal;
   /** Notes of shard `index`, among its output. */
   readonly shardNote: (index: number, message: string) => void;
 }
@@ -34,7 +36,10 @@ export interface FanOutDeps {
 export interface FanOut {
   readonly planned: PlannedRun;
   readonly shards: readonly (ShardRun | { readonly error: string })[];
-  readonly reduced: ReduceRun;
+  /** The reduce, unless the run was cancelled before it. */
+  readonly reduced?: ReduceRun;
+  /** How the whole came out: the reduce's outcome, or the cancellation. */
+  readonly outcome: RunOutcome;
 }
 
 export async function fanOut(
@@ -42,6 +47,7 @@ export async function fanOut(
   shardCount: number,
   deps: FanOutDeps,
 ): Promise<FanOut> {
+  const startedAt = Date.now();
   const planned = await makePlan(
     settings,
     { shards: shardCount },
@@ -84,12 +90,29 @@ export async function fanOut(
     }),
   );
 
+  if (deps.signal?.aborted) {
+    // The shards were stopped: merging what they left into the checkout is not what was asked.
+    const endedAt = Date.now();
+    return {
+      planned,
+      shards,
+      outcome: {
+        status: 'cancelled',
+        reason: 'the run was cancelled while its shards ran; no reduce followed',
+        runtime: settings.runtime,
+        logPath: settings.logPath,
+        startedAt,
+        endedAt,
+        durationSeconds: (endedAt - startedAt) / 1000,
+      },
+    };
+  }
   const reduced = await runReduce(
     settings,
     shards.flatMap((shard) => ('dir' in shard ? [shard.dir] : [])),
     { run: deps.run, note: deps.note },
   );
-  return { planned, shards, reduced };
+  return { planned, shards, reduced, outcome: reduced.outcome };
 }
 
 /**

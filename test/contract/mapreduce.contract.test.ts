@@ -190,6 +190,50 @@ describe('plan, shards and reduce: failures', () => {
   });
 });
 
+describe('plan, shards and reduce: commits that conflict', () => {
+  it("leaves out a shard whose commits conflict with an earlier shard's, naming the file", async () => {
+    const rt = runtimeInputs('local');
+    const repo = origin((files) => {
+      files['conflict.yml'] = files['sharded.yml']!.replace(
+        'echo ${item.name} > item-${item.name}.txt && git add item-${item.name}.txt',
+        'echo ${item.name} > shared.txt && git add shared.txt',
+      ).replace('max_parallel: 2', 'max_parallel: 1');
+      files['work.json'] = JSON.stringify({
+        items: [
+          { name: 'left', score: 2 },
+          { name: 'right', score: 1 },
+        ],
+      });
+    });
+    const { matrix } = await plan(
+      { ...rt, workflow: 'conflict.yml', shards: '2' },
+      cloneCheckout(repo),
+    );
+    const dirs: string[] = [];
+    for (const entry of matrix.include) {
+      const run = await shard(
+        { ...rt, workflow: 'conflict.yml', shard: JSON.stringify(entry) },
+        cloneCheckout(repo),
+      );
+      expect(run.outcome.status, run.shown.slice(-20).join('\n')).toBe('succeeded');
+      dirs.push(run.dir);
+    }
+    const final = cloneCheckout(repo);
+    const reduced = await reduce({ ...rt, workflow: 'conflict.yml' }, final, dirs);
+    expect(reduced.conflicts).toEqual([{ shard: 1, files: ['shared.txt'] }]);
+    expect(reduced.outcome.status).toBe('failed');
+    expect(reduced.outcome.reason).toBe('the commits of shard 2 of 2 conflict with earlier shards');
+    expect(reduced.shown).toContain(
+      'shard 2 of 2: its commits conflict with earlier shards in shared.txt; they were not merged.',
+    );
+    // Shard 1's commit is in; the merge of shard 2 was undone, and the reduce steps still ran.
+    expect(readFileSync(path.join(final, 'shared.txt'), 'utf8')).toBe('left\n');
+    expect(readFileSync(path.join(final, 'map-totals.txt'), 'utf8')).toBe(
+      'total=2 successful=2 failed=0\n',
+    );
+  });
+});
+
 describe('plan: where the items come from', () => {
   it.each(['local', 'docker'] as const)(
     'runs setup once on %s: its generated items, commits and captured variables reach every shard',

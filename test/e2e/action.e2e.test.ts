@@ -3,11 +3,11 @@
  * real Docker engine: what a user sees in the step log, the outputs, the summary, and what is left
  * on the engine afterwards.
  */
-import { execFileSync } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runAction } from '../harness/runner.js';
+import { clusterLeftovers } from '../support/cluster.js';
 import { groundDocker, leftovers as leftoversOf } from '../support/docker.js';
 import { ground } from '../support/ground.js';
 import { git, gitWorkspace, tempWorkspace } from '../support/workspace.js';
@@ -296,22 +296,6 @@ describe('the action running real Prodigy, through the runner protocol', () => {
 
 describe('the action on Kubernetes, through the runner protocol', () => {
   const kube = { runtime: 'kubernetes', 'kubeconfig-path': g.kubeconfig, 'pull-policy': 'never' };
-  /** What the cluster still holds of a run, as kubectl shows it. */
-  const clusterLeftovers = (runId: string) =>
-    execFileSync(
-      g.kubectl,
-      [
-        '--kubeconfig',
-        g.kubeconfig,
-        'get',
-        'jobs,pods,secrets,configmaps',
-        '-l',
-        `io.prodigy.cook-action.run=${runId}`,
-        '-o',
-        'name',
-      ],
-      { encoding: 'utf8' },
-    ).trim();
 
   it('runs a MapReduce workflow in a Job; every item and the reduce commit land on main', async () => {
     const fixtures = path.resolve(import.meta.dirname, '../fixtures/workflows');

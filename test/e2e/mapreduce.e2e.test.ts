@@ -8,7 +8,10 @@ import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { ShardEntry } from '../../src/config/shard.js';
+import { strFromU8, unzipSync } from 'fflate';
 import { runAction } from '../harness/runner.js';
+import { ArtifactService } from '../support/artifact-service.js';
+import { clusterLeftovers } from '../support/cluster.js';
 import { groundDocker, leftovers } from '../support/docker.js';
 import { ground } from '../support/ground.js';
 import { cloneCheckout } from '../support/mapreduce.js';
@@ -162,49 +165,174 @@ describe.each(['docker', 'kubernetes'] as const)('matrix MapReduce on %s', (runt
   });
 });
 
-describe('max-parallel: the action splits the items itself, on one runner', () => {
-  it('runs three shards at once in containers, one fold each, and reduces into the workspace', async () => {
-    const repo = origin();
-    const docker = groundDocker();
-    const { main, post } = await runAction({
-      actionDir: root,
-      workspace: repo,
-      env: { DOCKER_HOST: g.dockerHost },
-      inputs: { ...runtimes.docker, workflow: 'sharded.yml', 'max-parallel': '3' },
-    });
-    expect(main.exitCode, main.lines.slice(-30).join('\n')).toBe(0);
-    expect(main.outputs.status).toBe('succeeded');
-    expect(main.summary).toContain('**Items:** 7 successful, 0 failed (total 7).');
+describe.each(['docker', 'kubernetes'] as const)(
+  'max-parallel on %s: the action splits the items itself',
+  (runtime) => {
+    it('runs three shards at once, one fold each, and reduces into the workspace', async () => {
+      const repo = origin();
+      const docker = groundDocker();
+      const { main, post } = await runAction({
+        actionDir: root,
+        workspace: repo,
+        env: { DOCKER_HOST: g.dockerHost },
+        inputs: { ...runtimes[runtime], workflow: 'sharded.yml', 'max-parallel': '3' },
+      });
+      expect(main.exitCode, main.lines.slice(-30).join('\n')).toBe(0);
+      expect(main.outputs.status).toBe('succeeded');
+      expect(main.summary).toContain('**Items:** 7 successful, 0 failed (total 7).');
 
-    // One fold per shard, in shard order, each holding only its own shard's prefixed lines.
-    const folds: { title: string; lines: string[] }[] = [];
-    let open: { title: string; lines: string[] } | undefined;
-    for (const line of main.log) {
-      if (line.startsWith('##[group]')) folds.push((open = { title: line.slice(9), lines: [] }));
-      else if (line === '##[endgroup]') open = undefined;
-      // The runner echoes the stop-commands guard's own lines; they are not output.
-      else if (open && !/^::[^:\s]*::/.test(line)) open.lines.push(line);
-    }
-    const shardFolds = folds.filter((f) => /^shard \d of 3: /.test(f.title));
-    expect(shardFolds.map((f) => f.title)).toEqual([
-      'shard 1 of 3: 3 item(s), item_0 to item_2',
-      'shard 2 of 3: 2 item(s), item_3 to item_4',
-      'shard 3 of 3: 2 item(s), item_5 to item_6',
-    ]);
-    shardFolds.forEach((fold, index) => {
-      expect(fold.lines.length).toBeGreaterThan(5);
-      expect(fold.lines.filter((line) => !line.startsWith(`[shard ${index + 1}/3] `))).toEqual([]);
-      expect(fold.lines.some((line) => line.includes('Map phase completed'))).toBe(true);
+      // One fold per shard, in shard order, each holding only its own shard's prefixed lines.
+      const folds: { title: string; lines: string[] }[] = [];
+      let open: { title: string; lines: string[] } | undefined;
+      for (const line of main.log) {
+        if (line.startsWith('##[group]')) folds.push((open = { title: line.slice(9), lines: [] }));
+        else if (line === '##[endgroup]') open = undefined;
+        // The runner echoes the stop-commands guard's own lines; they are not output.
+        else if (open && !/^::[^:\s]*::/.test(line)) open.lines.push(line);
+      }
+      const shardFolds = folds.filter((f) => /^shard \d of 3: /.test(f.title));
+      expect(shardFolds.map((f) => f.title)).toEqual([
+        'shard 1 of 3: 3 item(s), item_0 to item_2',
+        'shard 2 of 3: 2 item(s), item_3 to item_4',
+        'shard 3 of 3: 2 item(s), item_5 to item_6',
+      ]);
+      shardFolds.forEach((fold, index) => {
+        expect(fold.lines.length).toBeGreaterThan(5);
+        expect(fold.lines.filter((line) => !line.startsWith(`[shard ${index + 1}/3] `))).toEqual(
+          [],
+        );
+        expect(fold.lines.some((line) => line.includes('Map phase completed'))).toBe(true);
+      });
+
+      for (const name of ['one', 'two', 'three', 'four', 'five', 'six', 'seven']) {
+        expect(readFileSync(path.join(repo, `item-${name}.txt`), 'utf8')).toBe(`${name}\n`);
+      }
+      expect(readFileSync(path.join(repo, 'map-totals.txt'), 'utf8')).toBe(
+        'total=7 successful=7 failed=0\n',
+      );
+      expect(git(repo, 'status', '--porcelain')).toBe('');
+      expect(post?.exitCode).toBe(0);
+      const runId = main.state['run-id']!;
+      if (runtime === 'docker') {
+        expect(await leftovers(docker, runId)).toEqual([]);
+      } else {
+        // One Indexed Job ran the three shards, index i the shard i + 1, each index its own pod.
+        const jobName = `prodigy-${runId}`;
+        shardFolds.forEach((fold, index) => {
+          expect(fold.lines).toContain(
+            `[shard ${index + 1}/3] Index ${index} of Indexed Job ${jobName} runs this shard (3 at a time).`,
+          );
+          expect(
+            fold.lines.some((line) =>
+              new RegExp(`Pod ${jobName}-${index}-\\w+ finished: exit code 0`).test(line),
+            ),
+          ).toBe(true);
+        });
+        expect(clusterLeftovers(runId)).toBe('');
+      }
     });
 
-    for (const name of ['one', 'two', 'three', 'four', 'five', 'six', 'seven']) {
-      expect(readFileSync(path.join(repo, `item-${name}.txt`), 'utf8')).toBe(`${name}\n`);
+    it('on cancellation stops every shard, runs no reduce, and leaves nothing behind', async () => {
+      const repo = origin();
+      const slow = readFileSync(path.join(repo, 'sharded.yml'), 'utf8').replace(
+        `- shell: "test '\${item.fail}' != yes"`,
+        '- shell: "sleep 120"',
+      );
+      writeFileSync(path.join(repo, 'slow.yml'), slow);
+      git(repo, 'add', 'slow.yml');
+      git(repo, 'commit', '-qm', 'slow');
+      const docker = groundDocker();
+      const { main, post } = await runAction({
+        actionDir: root,
+        workspace: repo,
+        env: { DOCKER_HOST: g.dockerHost },
+        inputs: { ...runtimes[runtime], workflow: 'slow.yml', 'max-parallel': '3' },
+        // Once every shard's workload is running.
+        cancelAfterMs: runtime === 'docker' ? 12_000 : 25_000,
+      });
+      expect(main.outputs.status, main.lines.slice(-30).join('\n')).toBe('cancelled');
+      expect(main.lines.some((line) => line.includes('Map phase over'))).toBe(false);
+      expect(git(repo, 'log', '-1', '--format=%s')).toBe('slow');
+      expect(post?.exitCode).toBe(0);
+      const runId = main.state['run-id']!;
+      if (runtime === 'docker') expect(await leftovers(docker, runId)).toEqual([]);
+      else expect(clusterLeftovers(runId)).toBe('');
+    });
+  },
+);
+
+describe('matrix MapReduce with the artifact service (a local stand-in speaking its protocol)', () => {
+  it('the plan, each shard and reduce trade their files as artifacts of the run', async () => {
+    const service = await ArtifactService.start();
+    try {
+      const repo = origin();
+      const inputs = { ...runtimes.docker, workflow: 'setup.yml' };
+      const env = (job: string) => ({ DOCKER_HOST: g.dockerHost, ...service.envForJob(job) });
+
+      const planned = await runAction({
+        actionDir: path.join(root, 'plan'),
+        workspace: cloneCheckout(repo),
+        env: env('plan'),
+        inputs: { ...inputs, shards: '2' },
+      });
+      expect(planned.main.exitCode, planned.main.lines.slice(-20).join('\n')).toBe(0);
+      const matrix = JSON.parse(planned.main.outputs.matrix!) as { include: ShardEntry[] };
+      const planArtifact = `cook-plan-${matrix.include[0]!.plan}`;
+      expect(matrix.include.every((e) => e.artifact === planArtifact && e.setup)).toBe(true);
+      const planZip = unzipSync(service.artifacts.find((a) => a.name === planArtifact)!.zip);
+      expect(Object.keys(planZip).sort()).toEqual([
+        'items-0.json',
+        'items-1.json',
+        'plan.json',
+        'setup.bundle',
+      ]);
+
+      for (const [index, entry] of matrix.include.entries()) {
+        // A map job runs on another machine: the plan's folder is not there, its artifact is.
+        const elsewhere = { ...entry, dir: '/nonexistent/plan' };
+        const { main } = await runAction({
+          actionDir: root,
+          workspace: cloneCheckout(repo),
+          env: env(`map-${index}`),
+          inputs: { ...inputs, shard: JSON.stringify(elsewhere) },
+        });
+        expect(main.exitCode, main.lines.slice(-20).join('\n')).toBe(0);
+        expect(main.lines.some((l) => l.startsWith("Applied setup's commits from the plan"))).toBe(
+          true,
+        );
+      }
+      const resultNames = service.artifacts
+        .map((a) => a.name)
+        .filter((n) => n.startsWith('cook-results-'));
+      expect(resultNames.sort()).toEqual([
+        `cook-results-${matrix.include[0]!.plan}-1of2-a1`,
+        `cook-results-${matrix.include[0]!.plan}-2of2-a1`,
+      ]);
+      const shardZip = unzipSync(service.artifacts.find((a) => a.name === resultNames[0])!.zip);
+      expect(Object.keys(shardZip).sort()).toEqual(['results.json', 'shard.bundle']);
+      const shardResults = JSON.parse(strFromU8(shardZip['results.json']!)) as {
+        results: { item_id: string }[];
+      };
+      expect(shardResults.results.map((r) => r.item_id)).toEqual(['item_0', 'item_1']);
+
+      const final = cloneCheckout(repo);
+      const reduced = await runAction({
+        actionDir: path.join(root, 'reduce'),
+        workspace: final,
+        env: env('reduce'),
+        inputs,
+      });
+      expect(reduced.main.exitCode, reduced.main.lines.slice(-30).join('\n')).toBe(0);
+      expect(reduced.main.lines).toContain(
+        'Map phase over 2 shard(s): 3 successful, 0 failed (total: 3).',
+      );
+      for (const name of ['x', 'y', 'z']) {
+        expect(readFileSync(path.join(final, `item-${name}.txt`), 'utf8')).toBe(
+          `${name} tag-42 from-setup\n`,
+        );
+      }
+    } finally {
+      await service.close();
     }
-    expect(readFileSync(path.join(repo, 'map-totals.txt'), 'utf8')).toBe(
-      'total=7 successful=7 failed=0\n',
-    );
-    expect(git(repo, 'status', '--porcelain')).toBe('');
-    expect(post?.exitCode).toBe(0);
-    expect(await leftovers(docker, main.state['run-id']!)).toEqual([]);
   });
 });

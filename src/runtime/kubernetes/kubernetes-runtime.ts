@@ -58,6 +58,83 @@ export function createKubernetesRuntime(options: KubernetesRuntimeOptions): Cont
   return new KubernetesRuntime(options);
 }
 
+type IndexedOptions = NonNullable<JobOptions['indexed']>;
+
+/**
+ * Shards run at once on a cluster: one Indexed Job, each index a shard. Each shard gets a
+ * runtime of its own from runtimeFor(index), used as any runtime is; the Job is created when
+ * every shard has asked to start (their specs differ only in their mounts), and deleted when the
+ * last one cleans up. A shard that cleans up before it started stops the others from waiting.
+ */
+export class IndexedJob {
+  readonly #runtime: KubernetesRuntime;
+  readonly #indexed: IndexedOptions;
+  readonly #specs: (RunSpec | undefined)[];
+  readonly #logs: ((message: string) => void)[];
+  readonly #waiting: { resolve: (w: Workload) => void; reject: (e: Error) => void }[] = [];
+  #connected: Promise<string> | undefined;
+  #launched = false;
+  #abandoned: Error | undefined;
+  #left = 0;
+
+  constructor(options: KubernetesRuntimeOptions, indexed: IndexedOptions) {
+    this.#runtime = new KubernetesRuntime(options);
+    this.#indexed = indexed;
+    this.#specs = Array.from({ length: indexed.count }, () => undefined);
+    this.#logs = Array.from({ length: indexed.count }, () => () => {});
+  }
+
+  runtimeFor(index: number): ContainerRuntime {
+    return {
+      kind: 'kubernetes',
+      describe: (spec) => this.#runtime.describe(spec),
+      prepare: async (spec, log) => {
+        this.#logs[index] = log;
+        this.#connected ??= this.#runtime.connect();
+        log(await this.#connected);
+      },
+      start: (spec) => this.#arrive(index, spec),
+      cleanup: () => this.#leave(index),
+      sweep: (runId) => this.#runtime.sweep(runId),
+    };
+  }
+
+  #arrive(index: number, spec: RunSpec): Promise<Workload> {
+    if (this.#abandoned) return Promise.reject(this.#abandoned);
+    this.#specs[index] = spec;
+    const arrived = new Promise<Workload>((resolve, reject) => {
+      this.#waiting[index] = { resolve, reject };
+    });
+    if (this.#specs.every((s) => s !== undefined)) void this.#launch();
+    return arrived;
+  }
+
+  async #launch(): Promise<void> {
+    this.#launched = true;
+    try {
+      const workloads = await this.#runtime.startIndexed(
+        this.#specs as RunSpec[],
+        this.#indexed,
+        this.#logs,
+      );
+      workloads.forEach((workload, index) => this.#waiting[index]!.resolve(workload));
+    } catch (error) {
+      for (const waiting of this.#waiting) waiting?.reject(error as Error);
+    }
+  }
+
+  async #leave(index: number): Promise<void> {
+    if (!this.#launched && this.#specs[index] === undefined && !this.#abandoned) {
+      this.#abandoned = new Error(
+        `shard ${index + 1} of ${this.#indexed.count} ended before its pod could start, so the shards' Indexed Job was not created`,
+      );
+      for (const waiting of this.#waiting) waiting?.reject(this.#abandoned);
+    }
+    this.#left++;
+    if (this.#left === this.#indexed.count) await this.#runtime.cleanup();
+  }
+}
+
 class KubernetesRuntime implements ContainerRuntime {
   readonly kind = 'kubernetes' as const;
   private cluster: Cluster | undefined;
@@ -68,8 +145,9 @@ class KubernetesRuntime implements ContainerRuntime {
 
   constructor(private readonly options: KubernetesRuntimeOptions) {}
 
-  private jobOptions(namespace: string, spec: RunSpec): JobOptions {
+  private jobOptions(namespace: string, spec: RunSpec, indexed?: IndexedOptions): JobOptions {
     return {
+      ...(indexed ? { indexed } : {}),
       ...(spec.workflowFile
         ? { workflowContent: readFileSync(spec.workflowFile.host, 'utf8') }
         : {}),
@@ -103,19 +181,83 @@ class KubernetesRuntime implements ContainerRuntime {
 
   async prepare(_spec: RunSpec, log: (message: string) => void): Promise<void> {
     this.log = log;
+    log(await this.connect());
+  }
+
+  /** Connects and checks the API server and every permission the run needs; says so. */
+  async connect(): Promise<string> {
     const cluster = this.connected();
     const version = await preflight(cluster);
-    log(
-      `Connected to ${cluster.server} (Kubernetes ${version}), namespace ${cluster.namespace}; the credentials may do all the run needs.`,
-    );
+    return `Connected to ${cluster.server} (Kubernetes ${version}), namespace ${cluster.namespace}; the credentials may do all the run needs.`;
   }
 
   async start(spec: RunSpec): Promise<Workload> {
+    const name = await this.createJob(spec);
+    const workload = this.follow(name, spec, this.log);
+    await this.unsuspend(name);
+    return workload;
+  }
+
+  /**
+   * One Indexed Job for several shards' specs, alike but for their mounts (each shard's own
+   * checkout and exchange folder): index i runs specs[i] and is followed by workload i.
+   */
+  async startIndexed(
+    specs: readonly RunSpec[],
+    indexed: IndexedOptions,
+    logs: readonly ((message: string) => void)[],
+  ): Promise<Workload[]> {
+    // What happens to the one Job concerns every shard.
+    this.log = (message) => {
+      for (const log of logs) log(message);
+    };
+    const name = await this.createJob(specs[0]!, indexed);
+    logs.forEach((log, index) =>
+      log(
+        `Index ${index} of Indexed Job ${name} runs this shard (${indexed.parallelism} at a time).`,
+      ),
+    );
+    const workloads = specs.map((spec, index) => this.follow(name, spec, logs[index]!, index));
+    await this.unsuspend(name);
+    return workloads;
+  }
+
+  private follow(
+    name: string,
+    spec: RunSpec,
+    log: (message: string) => void,
+    index?: number,
+  ): KubernetesWorkload {
+    const workload = new KubernetesWorkload(this.connected(), name, log, {
+      mounts: spec.mounts,
+      workspace: spec.workdir,
+      enforcesTimeout: this.options.timeoutMs !== undefined,
+      schedulingTimeoutMs: this.options.schedulingTimeoutMs ?? SCHEDULING_TIMEOUT_MS,
+      ...(index === undefined ? {} : { index }),
+    });
+    this.workloads.push(workload);
+    return workload;
+  }
+
+  /** Started only once its Secret and ConfigMap exist: its pods need them. */
+  private async unsuspend(name: string): Promise<void> {
+    const cluster = this.connected();
+    await withRetries(`Starting Job ${name}`, () =>
+      cluster.batch.patchNamespacedJob({
+        name,
+        namespace: cluster.namespace,
+        body: [{ op: 'replace', path: '/spec/suspend', value: false }],
+      }),
+    );
+  }
+
+  /** Creates the Job suspended, then its Secret and ConfigMap, owned by it. */
+  private async createJob(spec: RunSpec, indexed?: IndexedOptions): Promise<string> {
     if (this.closed) throw new Error('The run was cleaned up; nothing more is created.');
     const cluster = this.connected();
     const { job, secret, configMap } = buildJobObjects(
       spec,
-      this.jobOptions(cluster.namespace, spec),
+      this.jobOptions(cluster.namespace, spec, indexed),
     );
     const name = job.metadata!.name!;
     const created = await withRetries(`Creating Job ${name}`, () =>
@@ -140,22 +282,7 @@ class KubernetesRuntime implements ContainerRuntime {
       );
       this.created.configMap = configMap.metadata!.name!;
     }
-    const workload = new KubernetesWorkload(cluster, name, this.log, {
-      mounts: spec.mounts,
-      workspace: spec.workdir,
-      enforcesTimeout: this.options.timeoutMs !== undefined,
-      schedulingTimeoutMs: this.options.schedulingTimeoutMs ?? SCHEDULING_TIMEOUT_MS,
-    });
-    this.workloads.push(workload);
-    // Started only now: the Secret its pod needs exists.
-    await withRetries(`Starting Job ${name}`, () =>
-      cluster.batch.patchNamespacedJob({
-        name,
-        namespace: cluster.namespace,
-        body: [{ op: 'replace', path: '/spec/suspend', value: false }],
-      }),
-    );
-    return workload;
+    return name;
   }
 
   async cleanup(): Promise<void> {
@@ -262,9 +389,22 @@ async function execReady(cluster: Cluster, pod: string): Promise<void> {
   await execScript(cluster, pod, KEEPER_CONTAINER, `touch ${READY_MARKER}`);
 }
 
-/** The label the Job controller puts on its pods. */
-function jobPodSelector(job: string): string {
-  return `batch.kubernetes.io/job-name=${job}`;
+/** The label the Job controller puts on its pods (and, for one index, the index's label). */
+function jobPodSelector(job: string, index?: number): string {
+  return `batch.kubernetes.io/job-name=${job}${index === undefined ? '' : `,batch.kubernetes.io/job-completion-index=${index}`}`;
+}
+
+/** An Indexed Job's `completedIndexes` or `failedIndexes` ("0,2-4") as a set. */
+export function indexSet(text: string | undefined): Set<number> {
+  const set = new Set<number>();
+  for (const part of (text ?? '').split(',')) {
+    const range = /^(\d+)(?:-(\d+))?$/.exec(part.trim());
+    if (!range) continue;
+    const from = Number(range[1]);
+    const to = range[2] === undefined ? from : Number(range[2]);
+    for (let i = from; i <= to; i++) set.add(i);
+  }
+  return set;
 }
 
 async function ignoreNotFound(call: () => Promise<unknown>): Promise<void> {
@@ -337,6 +477,8 @@ interface TransferOptions {
   readonly workspace: string;
   readonly enforcesTimeout: boolean;
   readonly schedulingTimeoutMs: number;
+  /** Follow only this index of an Indexed Job. */
+  readonly index?: number;
 }
 
 /** A Job that was started: its pods and the Job itself followed by watches. */
@@ -380,11 +522,11 @@ class KubernetesWorkload implements Workload {
     void listAndWatch<V1Pod>({
       config: cluster.config,
       path: `/api/v1/namespaces/${ns}/pods`,
-      query: { labelSelector: jobPodSelector(name) },
+      query: { labelSelector: jobPodSelector(name, transfer.index) },
       list: () =>
         cluster.core.listNamespacedPod({
           namespace: ns,
-          labelSelector: jobPodSelector(name),
+          labelSelector: jobPodSelector(name, transfer.index),
         }),
       onEvent: (type, pod) => this.onPod(type, pod),
       signal: this.stop$.signal,
@@ -531,6 +673,20 @@ class KubernetesWorkload implements Workload {
       );
     const failed = conditions.find((c) => c.type === 'Failed' && c.status === 'True');
     const complete = conditions.find((c) => c.type === 'Complete' && c.status === 'True');
+    const index = this.transfer.index;
+    if (index !== undefined && indexSet(job.status?.completedIndexes).has(index)) {
+      this.finish(this.lastExit());
+    } else if (index !== undefined && indexSet(job.status?.failedIndexes).has(index)) {
+      // This index is done for, whatever the others do: its workload's exit, or its retries spent.
+      const exit = this.lastExit();
+      if (exit.exitCode !== undefined && !failed) this.finish(exit);
+      else if (!failed)
+        void this.failWithEvents(
+          this.order.at(-1),
+          `index ${index} failed: its retries are spent`,
+          exit,
+        );
+    }
     if (complete) this.finish(this.lastExit());
     else if (failed) {
       const exit = this.lastExit();

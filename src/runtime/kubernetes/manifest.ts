@@ -57,6 +57,13 @@ export interface JobOptions {
   readonly workflow?: string;
   /** The workflow file's content, when the spec names one (read by the caller). */
   readonly workflowContent?: string;
+  /**
+   * One Indexed Job for shards that run at once: `count` indexes (each a shard, its pods
+   * labelled with the index), `parallelism` of them at a time, named after `id` rather than the
+   * spec's own run id. Retries are counted per index, and a workload's non-zero exit fails only
+   * its own index.
+   */
+  readonly indexed?: { readonly id: string; readonly count: number; readonly parallelism: number };
 }
 
 const PULL_POLICIES: Record<PullPolicy, string> = {
@@ -85,8 +92,9 @@ function mountVolume(index: number): string {
 export function buildJobObjects(spec: RunSpec, options: JobOptions): JobObjects {
   const container = spec.container;
   if (!container) throw new Error('The Kubernetes runtime needs a container spec.');
-  const name = jobName(spec.runId);
-  const secret = secretName(spec.runId);
+  const id = options.indexed?.id ?? spec.runId;
+  const name = jobName(id);
+  const secret = secretName(id);
   const labels = {
     ...spec.labels,
     'app.kubernetes.io/name': 'prodigy',
@@ -101,7 +109,7 @@ export function buildJobObjects(spec: RunSpec, options: JobOptions): JobObjects 
     spec.workflowFile && options.workflowContent !== undefined
       ? {
           key: 'workflow.yml',
-          name: configMapName(spec.runId),
+          name: configMapName(id),
           argIndex: spec.workflowFile.argIndex,
         }
       : undefined;
@@ -158,7 +166,14 @@ export function buildJobObjects(spec: RunSpec, options: JobOptions): JobObjects 
       ...(options.timeoutMs === undefined
         ? {}
         : { activeDeadlineSeconds: Math.max(1, Math.ceil(options.timeoutMs / 1000)) }),
-      backoffLimit: DISRUPTION_RETRIES,
+      ...(options.indexed
+        ? {
+            completionMode: 'Indexed',
+            completions: options.indexed.count,
+            parallelism: options.indexed.parallelism,
+            backoffLimitPerIndex: DISRUPTION_RETRIES,
+          }
+        : { backoffLimit: DISRUPTION_RETRIES }),
       podFailurePolicy: {
         // The first rule that matches decides, so disruption comes first: an evicted pod's
         // workload dies of the SIGTERM (143), which the second rule alone would call final.
@@ -168,7 +183,7 @@ export function buildJobObjects(spec: RunSpec, options: JobOptions): JobObjects 
           { action: 'Ignore', onPodConditions: [{ type: 'DisruptionTarget', status: 'True' }] },
           // The workload's own non-zero exit is its answer: never retried.
           {
-            action: 'FailJob',
+            action: options.indexed ? 'FailIndex' : 'FailJob',
             onExitCodes: { containerName: WORKLOAD_CONTAINER, operator: 'NotIn', values: [0] },
           },
         ],

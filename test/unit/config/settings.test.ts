@@ -190,15 +190,6 @@ describe('splitting inputs', () => {
       /Input 'max-parallel' .* nothing when 'shard' is given/,
     ],
     [{ workflow: 'mr.yml', shard: '{"nope": 1}' }, /Input 'shard' has invalid value/],
-    [
-      {
-        workflow: 'mr.yml',
-        'max-parallel': '2',
-        runtime: 'kubernetes',
-        'kubeconfig-path': '/dev/null',
-      },
-      /Input 'max-parallel' has invalid value "2": expected nothing with runtime 'kubernetes'/,
-    ],
   ])('refuses %j, naming the input', (inputs, message) => {
     expect(() => build(inputs)).toThrow(message);
   });

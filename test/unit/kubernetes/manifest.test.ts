@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { buildJobObjects, withPodTemplate } from '../../../src/runtime/kubernetes/manifest.js';
+import { indexSet } from '../../../src/runtime/kubernetes/kubernetes-runtime.js';
 import type { RunSpec } from '../../../src/runtime/types.js';
 
 const spec: RunSpec = {
@@ -139,5 +140,39 @@ describe('withPodTemplate', () => {
     expect(pod.containers[0]!.image).toBe('registry.example.invalid/team/agent:1');
     expect(pod.containers[0]!.env!.map((e) => e.name)).toEqual(['PLAIN', 'TOKEN', 'EXTRA']);
     expect(pod.restartPolicy).toBe('Never');
+  });
+});
+
+describe('buildJobObjects for shards at once', () => {
+  const { job, secret } = buildJobObjects(spec, {
+    ...options,
+    indexed: { id: 'group1', count: 4, parallelism: 2 },
+  });
+
+  it('makes one Indexed Job, each index a shard, named after the run they share', () => {
+    expect(job.metadata!.name).toBe('prodigy-group1');
+    expect(secret!.metadata!.name).toBe('prodigy-group1-secrets');
+    expect(job.spec).toMatchObject({
+      completionMode: 'Indexed',
+      completions: 4,
+      parallelism: 2,
+      backoffLimitPerIndex: 3,
+    });
+    expect(job.spec!.backoffLimit).toBeUndefined();
+  });
+
+  it("fails only the index whose workload exits non-zero, and retries an index's disruption", () => {
+    expect(job.spec!.podFailurePolicy!.rules.map((rule) => rule.action)).toEqual([
+      'Ignore',
+      'FailIndex',
+    ]);
+  });
+});
+
+describe('indexSet', () => {
+  it("reads an Indexed Job's completedIndexes and failedIndexes", () => {
+    expect([...indexSet('0,2-4,7')]).toEqual([0, 2, 3, 4, 7]);
+    expect([...indexSet('')]).toEqual([]);
+    expect([...indexSet(undefined)]).toEqual([]);
   });
 });

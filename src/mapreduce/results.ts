@@ -136,16 +136,24 @@ export function mergeResults(
         : `no shard results are for ${workflow} (found results for ${[...new Set(found.map((f) => f.results.workflow))].join(', ')})`,
     );
   }
-  const plans = [...new Set(ours.map(({ results }) => results.plan))];
-  if (plans.length > 1) {
+  // A workflow run re-run as a whole plans again, in a later attempt: its results win over the
+  // earlier attempt's. Two plans of the same attempt cannot be told apart.
+  const attemptOf = (plan: string) =>
+    Math.max(...ours.filter((f) => f.results.plan === plan).map((f) => f.results.attempt));
+  const plans = [...new Set(ours.map(({ results }) => results.plan))].sort(
+    (a, b) => attemptOf(b) - attemptOf(a),
+  );
+  if (plans.length > 1 && attemptOf(plans[0]!) === attemptOf(plans[1]!)) {
     throw new Error(
       `shard results of ${plans.length} different plans were found (${plans.join(', ')}); give the files of one plan in 'results'`,
     );
   }
-  const { total, shards } = ours[0]!.results;
+  const plan = plans[0]!;
+  const planned = ours.filter(({ results }) => results.plan === plan);
+  const { total, shards } = planned[0]!.results;
   const layout = layoutShards(total, { shards });
   const newest = new Map<number, { file: string; results: ShardResults }>();
-  for (const entry of ours) {
+  for (const entry of planned) {
     const { shard, attempt } = entry.results;
     if (entry.results.total !== total || entry.results.shards !== shards) {
       throw new Error(
@@ -178,7 +186,7 @@ export function mergeResults(
   }
   const successful = results.filter((r) => itemStatus(r) === 'success').length;
   return {
-    plan: plans[0]!,
+    plan,
     workflow,
     total: results.length,
     successful,

@@ -219,7 +219,24 @@ describe('mergeResults', () => {
     ]);
   });
 
-  it('refuses results of two plans at once', () => {
+  it("takes the plan of the newest attempt when the whole run was re-run, and only its shards'", () => {
+    const rerun = (index: number, results: AgentResult[]) => ({
+      ...shard(index, 2, results),
+      plan: 'q',
+    });
+    const merged = mergeResults(
+      [
+        { file: 'old0', results: shard(0, 1, [result(0), result(1)]) },
+        { file: 'old1', results: shard(1, 1, [result(2), result(3)]) },
+        { file: 'new0', results: rerun(0, [result(0), result(1)]) },
+      ],
+      'w.yml',
+    );
+    expect(merged.plan).toBe('q');
+    expect(merged.shards.map((s) => s.status)).toEqual(['succeeded', 'missing', 'missing']);
+  });
+
+  it('refuses results of two plans of the same attempt', () => {
     const other = { ...shard(1, 1, []), plan: 'q' };
     expect(() =>
       mergeResults(

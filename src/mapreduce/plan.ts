@@ -4,7 +4,7 @@
  * its captured variables). Shared by the `plan` sub-action and by the action's own fan-out.
  */
 import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { InputError } from '../config/errors.js';
@@ -12,7 +12,6 @@ import { Inputs } from '../config/names.js';
 import type { Settings } from '../config/settings.js';
 import type { RunOutcome } from '../report/outcome.js';
 import { createBundle, headCommit } from '../results/git.js';
-import { exchangeInWorkload } from '../runtime/spec.js';
 import { PlanFiles, captureNames, planScripts, planWorkflow } from '../workflow/derive.js';
 import {
   itemsSourceFromCommand,
@@ -23,6 +22,7 @@ import {
   workItems,
 } from '../workflow/items.js';
 import { type MapReduceWorkflow, parseWorkflow, WorkflowError } from '../workflow/model.js';
+import { Exchange } from './exchange.js';
 import {
   layoutShards,
   MAX_SHARDS,
@@ -116,27 +116,19 @@ export async function makePlan(
         ? 'Running setup and map.input once, in the workload, to find the work items.'
         : `Running map.input once, in the workload, to find the work items: ${firstLine(wf.map.input)}`,
     );
-    const exchange = path.join(settings.runDir, 'plan-exchange');
-    await rm(exchange, { recursive: true, force: true });
-    await mkdir(exchange, { recursive: true });
-    // The workload may run as another user than the action.
-    await chmod(exchange, 0o777);
-    const seen = exchangeInWorkload(settings, exchange);
-    for (const [name, content] of Object.entries(planScripts(seen))) {
-      await writeFile(path.join(exchange, name), content);
+    const exchange = await Exchange.fresh(settings, 'plan');
+    for (const [name, content] of Object.entries(planScripts(exchange.seen))) {
+      await exchange.write(name, content);
     }
-    await writeFile(path.join(exchange, 'plan.yml'), planWorkflow(wf, { exchange: seen, base }));
-    const outcome = await deps.run({
-      ...settings,
-      workload: { ...workload, derived: { exchange, file: 'plan.yml' } },
-    });
+    await exchange.write('plan.yml', planWorkflow(wf, { exchange: exchange.seen, base }));
+    const outcome = await deps.run(exchange.running('plan.yml'));
     if (outcome.status !== 'succeeded') {
       throw new Error(
         `Setup and map.input, run once by Prodigy to find the work items, ${outcome.status === 'failed' ? 'failed' : `were ${outcome.status}`}: ${outcome.reason}`,
       );
     }
-    ({ source } = await readPlanSource(exchange, inputPath, deps));
-    captures = await readCaptures(exchange, captureNames(wf));
+    ({ source } = await readPlanSource(exchange.host, inputPath, deps));
+    captures = await readCaptures(exchange.host, captureNames(wf));
     if (outcome.git && outcome.git.commits > 0) {
       setupBundle = await createBundle(
         settings.workspace,

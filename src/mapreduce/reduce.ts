@@ -4,13 +4,14 @@
  * workflow's reduce steps run by Prodigy as a standard workflow with `${map.*}` filled in.
  */
 import { existsSync, statSync } from 'node:fs';
-import { chmod, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Settings } from '../config/settings.js';
 import type { RunOutcome, RunStatus } from '../report/outcome.js';
 import { fetchBundle, runGit } from '../results/git.js';
 import { reduceWorkflow } from '../workflow/derive.js';
 import { shardLabel } from '../workflow/shards.js';
+import { Exchange } from './exchange.js';
 import { loadMapReduce } from './plan.js';
 import {
   mapResultsText,
@@ -111,12 +112,9 @@ export async function runReduce(
 
   let reduceOutcome: RunOutcome | undefined;
   if (wf.reduce && wf.reduce.length > 0) {
-    const exchange = path.join(settings.runDir, 'reduce-exchange');
-    await rm(exchange, { recursive: true, force: true });
-    await mkdir(exchange, { recursive: true });
-    await chmod(exchange, 0o777);
-    await writeFile(
-      path.join(exchange, 'reduce.yml'),
+    const exchange = await Exchange.fresh(settings, 'reduce');
+    await exchange.write(
+      'reduce.yml',
       reduceWorkflow(wf, {
         total: merged.total,
         successful: merged.successful,
@@ -127,10 +125,7 @@ export async function runReduce(
     deps.note(
       `Running the reduce phase (${wf.reduce.length} step(s)) with Prodigy, with the totals and results of every shard. Prodigy runs reduce steps only in a MapReduce workflow, so a placeholder map phase of one empty item comes first.`,
     );
-    reduceOutcome = await deps.run({
-      ...settings,
-      workload: { ...workload, derived: { exchange, file: 'reduce.yml' } },
-    });
+    reduceOutcome = await deps.run(exchange.running('reduce.yml'));
   } else {
     deps.note('The workflow has no reduce steps.');
   }

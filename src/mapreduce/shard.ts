@@ -3,15 +3,15 @@
  * runtime the settings name, and its per-item results and commits kept for reduce.
  */
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { ShardEntry } from '../config/shard.js';
 import type { Settings } from '../config/settings.js';
 import type { RunOutcome } from '../report/outcome.js';
 import { createBundle, fetchBundle, headCommit, runGit } from '../results/git.js';
-import { exchangeInWorkload } from '../runtime/spec.js';
 import { shardWorkflow } from '../workflow/derive.js';
 import { parseJson, stringifyJson, type JsonValue } from '../workflow/items.js';
+import { Exchange } from './exchange.js';
 import { loadMapReduce, PlanFileNames } from './plan.js';
 import {
   type AgentResult,
@@ -82,25 +82,18 @@ export async function runShard(
     deps.note(
       `${label}: ${items.length} item(s), item_${entry.first} to item_${entry.first + items.length - 1} of ${entry.total}.`,
     );
-    const exchange = path.join(settings.runDir, 'shard-exchange');
-    await rm(exchange, { recursive: true, force: true });
-    await mkdir(exchange, { recursive: true });
-    await chmod(exchange, 0o777);
-    const seen = exchangeInWorkload(settings, exchange);
-    await writeFile(path.join(exchange, 'items.json'), stringifyJson(items));
-    await writeFile(
-      path.join(exchange, 'shard.yml'),
+    const exchange = await Exchange.fresh(settings, 'shard');
+    await exchange.write('items.json', stringifyJson(items));
+    await exchange.write(
+      'shard.yml',
       shardWorkflow(wf, {
-        itemsFile: path.posix.join(seen, 'items.json'),
-        resultsFile: path.posix.join(seen, 'results.json'),
+        itemsFile: exchange.inWorkload('items.json'),
+        resultsFile: exchange.inWorkload('results.json'),
         ...(entry.env ? { captures: entry.env } : {}),
       }),
     );
-    outcome = await deps.run({
-      ...settings,
-      workload: { ...workload, derived: { exchange, file: 'shard.yml' } },
-    });
-    const text = await readFile(path.join(exchange, 'results.json'), 'utf8').catch(() => undefined);
+    outcome = await deps.run(exchange.running('shard.yml'));
+    const text = await readFile(exchange.path('results.json'), 'utf8').catch(() => undefined);
     if (text === undefined) {
       missing = `Prodigy ended (${outcome.reason}) before it reported the shard's results`;
     } else if (text.trim() !== '') {

@@ -197,7 +197,7 @@ describe('plan, shards and reduce: commits that conflict', () => {
       files['conflict.yml'] = files['sharded.yml']!.replace(
         'echo ${item.name} > item-${item.name}.txt && git add item-${item.name}.txt',
         'echo ${item.name} > shared.txt && git add shared.txt',
-      ).replace('max_parallel: 2', 'max_parallel: 1');
+      );
       files['work.json'] = JSON.stringify({
         items: [
           { name: 'left', score: 2 },

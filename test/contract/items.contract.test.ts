@@ -119,7 +119,9 @@ describe('work items against the real prodigy', () => {
       mode: 'mapreduce',
       map: {
         ...map,
-        max_parallel: 4,
+        // One agent at a time: Prodigy 0.4.4 races when two agents create worktrees at once
+        // ("failed to read .git/worktrees/.../commondir"), and an item is lost.
+        max_parallel: 1,
         agent_template: [
           { write_file: { path: `${seen}/\${item_id}.json`, content: '${item_json}' } },
         ],

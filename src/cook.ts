@@ -13,6 +13,7 @@ import type {
   ContainerRuntime,
   ExitStatus,
   OutputChunk,
+  ResourceUsage,
   StreamName,
   Workload,
 } from './runtime/types.js';
@@ -29,6 +30,8 @@ const OUTPUT_DRAIN_MS = 15_000;
 /** How long after its own deadline an engine that enforces timeouts gets to report one. */
 const ENGINE_TIMEOUT_BACKSTOP_MS = 180_000;
 const OUTPUT_DRAIN_CANCELLED_MS = 1_500;
+/** How long the runtime may take to say what the workload used before it is given up on. */
+const REPORT_DEADLINE_MS = 5_000;
 
 export interface CookDeps {
   readonly runtime: ContainerRuntime;
@@ -93,6 +96,7 @@ export async function cook(settings: Settings, deps: CookDeps): Promise<RunOutco
   let firstOutputAt: number | undefined;
   let cleanupError: unknown;
   let prepared = false;
+  let usage: ResourceUsage | undefined;
 
   try {
     const prepareStart = now();
@@ -164,6 +168,18 @@ export async function cook(settings: Settings, deps: CookDeps): Promise<RunOutco
     }
     sink.endRelay();
     phases.run_seconds = (now() - runStart) / 1000;
+    if (workload.report) {
+      const report = await withDeadline(workload.report(), REPORT_DEADLINE_MS).catch(
+        (error: unknown) => {
+          sink.note(`Reading what the workload used failed: ${(error as Error).message}`);
+          return undefined;
+        },
+      );
+      if (report) {
+        Object.assign(phases, report.phases);
+        usage = report.usage;
+      }
+    }
 
     if (status === undefined) ({ status, reason } = judge(exit, spec.container?.memory?.text));
   } catch (error) {
@@ -201,6 +217,7 @@ export async function cook(settings: Settings, deps: CookDeps): Promise<RunOutco
     oomKilled: exit?.oomKilled ?? false,
     ...(workload ? { workloadId: workload.id } : {}),
     phases,
+    ...(usage ? { usage } : {}),
     ...(firstOutputAt !== undefined
       ? { firstOutputSeconds: (firstOutputAt - startedAt) / 1000 }
       : {}),

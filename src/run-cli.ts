@@ -3,6 +3,8 @@
  * the same run, outputs printed as KEY=VALUE lines on stderr at the end. `plan` and `reduce` are
  * the sub-actions of the same names.
  */
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { readResultFiles, readShardRequest } from './config/mapreduce.js';
 import { Inputs, Outputs, type InputName, type OutputName } from './config/names.js';
@@ -15,6 +17,14 @@ import { runShard } from './mapreduce/shard.js';
 import { Masker } from './logs/masker.js';
 import type { RunOutcome } from './report/outcome.js';
 import { outcomeOutputs } from './report/outputs.js';
+import { publishReport, type ReportInput } from './report/publish.js';
+import {
+  fanOutReport,
+  mapReduceReport,
+  runReport,
+  shardReport,
+  summaryTitle,
+} from './report-inputs.js';
 import { runLogged } from './run.js';
 import { fanOutWithFolds } from './step.js';
 
@@ -79,6 +89,23 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     }
   };
 
+  // The same reports as in GitHub, kept on disk: the artifact's folder and the summary file.
+  const reportOn = async (input: ReportInput): Promise<Partial<Record<OutputName, string>>> => {
+    const outputs: Partial<Record<OutputName, string>> = {};
+    await publishReport(settings, input, {
+      note,
+      notice: note,
+      warning: (message) => note(`warning: ${message}`),
+      setOutput: (name, value) => (outputs[name] = value),
+      writeSummary: async (markdown) => {
+        const file = path.join(settings.runDir, 'summary.md');
+        await writeFile(file, markdown);
+        note(`The summary is in ${file}.`);
+      },
+    });
+    return outputs;
+  };
+
   try {
     let outcome: RunOutcome;
     if (command === 'plan') {
@@ -93,7 +120,17 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     } else if (command === 'reduce') {
       const reduced = await runReduce(settings, readResultFiles(input), { run, note });
       outcome = reduced.outcome;
-      print({ ...outcomeOutputs(outcome), [Outputs.results]: reduced.file });
+      const reported = await reportOn(
+        mapReduceReport({
+          title: `cook-action reduce: ${reduced.merged.workflow}`,
+          outcome,
+          merged: reduced.merged,
+          resultsFile: reduced.file,
+          conflicts: reduced.conflicts,
+          ...(reduced.reduceOutcome ? { reduceOutcome: reduced.reduceOutcome } : {}),
+        }),
+      );
+      print({ ...outcomeOutputs(outcome), ...reported, [Outputs.results]: reduced.file });
     } else if (settings.maxParallel !== undefined) {
       const fanned = await fanOutWithFolds(
         { settings, masker, signal: cancel.signal, run, stdout: process.stdout },
@@ -102,18 +139,24 @@ export async function runCli(argv: readonly string[]): Promise<number> {
         note,
       );
       outcome = fanned.outcome;
+      const reported = await reportOn(
+        fanOutReport(settings, outcome, fanned.shards, fanned.reduced),
+      );
       print({
         ...outcomeOutputs(outcome),
+        ...reported,
         ...(fanned.reduced ? { [Outputs.results]: fanned.reduced.file } : {}),
       });
     } else if (settings.shard) {
       const shard = await runShard(settings, settings.shard, { run, note });
       await uploadShardResults(settings, shard, { note, notice: note });
       outcome = shard.outcome;
-      print({ ...outcomeOutputs(outcome), [Outputs.results]: shard.file });
+      const reported = await reportOn(shardReport(settings, shard));
+      print({ ...outcomeOutputs(outcome), ...reported, [Outputs.results]: shard.file });
     } else {
       outcome = await run(settings);
-      print(outcomeOutputs(outcome));
+      const reported = await reportOn(runReport(outcome, summaryTitle(settings)));
+      print({ ...outcomeOutputs(outcome), ...reported });
     }
     if (outcome.status === 'succeeded') return 0;
     process.stderr.write(`cook-action: the run ${outcome.status}: ${outcome.reason}\n`);

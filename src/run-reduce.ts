@@ -5,9 +5,8 @@ import { readResultFiles } from './config/mapreduce.js';
 import { Outputs } from './config/names.js';
 import { downloadAllResults } from './mapreduce/artifacts.js';
 import { runReduce } from './mapreduce/reduce.js';
-import { outcomeOutputs } from './report/outputs.js';
-import { reduceSummary } from './report/summary.js';
-import { beginStep, conclude } from './step.js';
+import { mapReduceReport } from './report-inputs.js';
+import { beginStep, conclude, report, setOutcomeOutputs } from './step.js';
 
 export async function runReduceAction(): Promise<void> {
   const step = beginStep();
@@ -23,10 +22,18 @@ export async function runReduceAction(): Promise<void> {
     note: (message) => core.info(message),
     ...(settings.github.artifactService ? { downloadResults: downloadAllResults } : {}),
   });
-  for (const [name, value] of Object.entries(outcomeOutputs(reduced.outcome))) {
-    core.setOutput(name, value);
-  }
+  setOutcomeOutputs(reduced.outcome);
   core.setOutput(Outputs.results, reduced.file);
-  if (settings.summary) await core.summary.addRaw(reduceSummary(reduced), true).write();
+  await report(
+    settings,
+    mapReduceReport({
+      title: `cook-action reduce: ${reduced.merged.workflow}`,
+      outcome: reduced.outcome,
+      merged: reduced.merged,
+      resultsFile: reduced.file,
+      conflicts: reduced.conflicts,
+      ...(reduced.reduceOutcome ? { reduceOutcome: reduced.reduceOutcome } : {}),
+    }),
+  );
   conclude(reduced.outcome, 'The reduce');
 }

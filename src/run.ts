@@ -9,6 +9,7 @@ import { LogSink, type TextWriter } from './logs/log-sink.js';
 import type { Masker } from './logs/masker.js';
 import type { CommandGuard } from './logs/stop-commands.js';
 import type { RunOutcome } from './report/outcome.js';
+import { TAIL_LINES } from './report/summary.js';
 import { createRuntime } from './runtime/factory.js';
 import type { ContainerRuntime } from './runtime/types.js';
 
@@ -42,7 +43,7 @@ export async function runLogged(
     ...(options.linePrefix ? { linePrefix: options.linePrefix } : {}),
   });
   try {
-    return await cook(settings, {
+    const outcome = await cook(settings, {
       runtime: options.runtime ?? createRuntime(settings),
       sink,
       signal: options.signal,
@@ -60,6 +61,7 @@ export async function runLogged(
           }
         : {}),
     });
+    return { ...outcome, logTail: sink.tail().slice(-TAIL_LINES) };
   } finally {
     await sink.close();
   }

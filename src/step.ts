@@ -12,6 +12,8 @@ import { CommandGuard } from './logs/stop-commands.js';
 import { ShardFolds } from './logs/shard-folds.js';
 import { type FanOut, fanOut } from './mapreduce/fanout.js';
 import type { RunOutcome } from './report/outcome.js';
+import { outcomeOutputs } from './report/outputs.js';
+import { publishReport, type ReportInput } from './report/publish.js';
 import { runLogged } from './run.js';
 import { createShardRuntimes } from './runtime/factory.js';
 import type { ContainerRuntime } from './runtime/types.js';
@@ -121,5 +123,24 @@ export async function fanOutWithFolds(
     note,
     shardNote: (index, message) =>
       folds!.writer(index).write(`${prefix(index)}${step.masker.mask(message)}\n`),
+  });
+}
+
+/** Outputs from the outcome; `metrics` comes with the report. */
+export function setOutcomeOutputs(outcome: RunOutcome): void {
+  for (const [name, value] of Object.entries(outcomeOutputs(outcome))) {
+    if (name !== Outputs.metrics) core.setOutput(name, value);
+  }
+}
+
+export async function report(settings: Settings, input: ReportInput): Promise<void> {
+  await publishReport(settings, input, {
+    note: (message) => core.info(message),
+    notice: (message) => core.notice(message),
+    warning: (message) => core.warning(message),
+    setOutput: (name, value) => core.setOutput(name, value),
+    writeSummary: async (markdown) => {
+      await core.summary.addRaw(markdown, true).write();
+    },
   });
 }

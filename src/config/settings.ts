@@ -71,6 +71,14 @@ export interface GitHubContext {
   readonly serverUrl: string;
   /** The run's artifact service answers (a runtime token and its address are given). */
   readonly artifactService: boolean;
+  /** The REST API's address (GITHUB_API_URL). */
+  readonly apiUrl: string;
+  /** The workflow's name (GITHUB_WORKFLOW): one pull-request comment per workflow. */
+  readonly workflow?: string;
+  /** The pull request the run is for, read from the event payload. */
+  readonly pullRequest?: number;
+  /** The link to this run's page. */
+  readonly runUrl?: string;
 }
 
 interface CommonSettings {
@@ -93,6 +101,12 @@ interface CommonSettings {
   readonly timeoutMs?: number;
   readonly artifacts: readonly string[];
   readonly artifactName?: string;
+  /** Days the uploaded artifact is kept; unset means the repository's setting. */
+  readonly retentionDays?: number;
+  /** Keep one pull-request comment per workflow up to date with the run's short summary. */
+  readonly comment: boolean;
+  /** The token the comment is written with (masked). */
+  readonly githubToken?: string;
   /** Run only this shard of a planned MapReduce workflow. */
   readonly shard?: ShardEntry;
   /** Split the MapReduce workflow into this many shards and run them at once. */
@@ -191,7 +205,35 @@ export function buildSettings(input: InputSource, env: Env, deps: SettingsDeps =
     actor: env.GITHUB_ACTOR || env.USER,
     serverUrl: env.GITHUB_SERVER_URL || 'https://github.com',
     artifactService: Boolean(env.ACTIONS_RUNTIME_TOKEN && env.ACTIONS_RESULTS_URL),
+    apiUrl: (env.GITHUB_API_URL || 'https://api.github.com').replace(/\/+$/, ''),
+    ...optional('workflow', env.GITHUB_WORKFLOW ?? ''),
+    ...pullRequestOf(env.GITHUB_EVENT_PATH),
   };
+  const githubWithRun: GitHubContext =
+    github.repository && github.runId
+      ? {
+          ...github,
+          runUrl: `${github.serverUrl.replace(/\/+$/, '')}/${github.repository}/actions/runs/${github.runId}${github.runAttempt ? `/attempts/${github.runAttempt}` : ''}`,
+        }
+      : github;
+  const githubToken = input(Inputs.githubToken).trim();
+  if (githubToken !== '') deps.onSecret?.(githubToken);
+  const comment = parseBoolean(Inputs.comment, get(Inputs.comment), false);
+  if (comment && githubToken === '') {
+    throw new InputError(
+      Inputs.githubToken,
+      '',
+      `a token that may write pull-request comments, when '${Inputs.comment}' is true`,
+    );
+  }
+  const rawRetention = trimmed(Inputs.retentionDays);
+  if (rawRetention !== '' && !/^\d+$/.test(rawRetention)) {
+    throw new InputError(Inputs.retentionDays, rawRetention, 'a whole number of days from 1 to 90');
+  }
+  const retentionDays = rawRetention === '' ? undefined : Number(rawRetention);
+  if (retentionDays !== undefined && (retentionDays < 1 || retentionDays > 90)) {
+    throw new InputError(Inputs.retentionDays, rawRetention, 'a whole number of days from 1 to 90');
+  }
 
   const common: CommonSettings = {
     runId,
@@ -202,13 +244,16 @@ export function buildSettings(input: InputSource, env: Env, deps: SettingsDeps =
     ...(timeoutMs === undefined ? {} : { timeoutMs }),
     artifacts: parseLines(get(Inputs.artifacts)),
     ...optional('artifactName', trimmed(Inputs.artifactName)),
+    ...(retentionDays === undefined ? {} : { retentionDays }),
+    comment,
+    ...optional('githubToken', githubToken),
     ...(shard ? { shard } : {}),
     ...(maxParallel === undefined ? {} : { maxParallel }),
     summary: parseBoolean(Inputs.summary, get(Inputs.summary), true),
     dryRun: parseBoolean(Inputs.dryRun, get(Inputs.dryRun), false),
     runDir,
     logPath: path.join(runDir, 'output.log'),
-    github,
+    github: githubWithRun,
   };
   // Validated for every runtime, so a typo fails the same way wherever it runs.
   parseNonNegativeInteger(Inputs.ttlSeconds, get(Inputs.ttlSeconds), 3600);
@@ -382,6 +427,23 @@ function splitting(
     throw new InputError(Inputs.maxParallel, rawParallel, 'a whole number of shards from 1 to 256');
   }
   return { maxParallel: Number(rawParallel) };
+}
+
+/** The pull request's number from the event payload, for pull_request events (and the like). */
+function pullRequestOf(eventPath: string | undefined): { pullRequest?: number } {
+  if (!eventPath || !existsSync(eventPath)) return {};
+  try {
+    const event = JSON.parse(readFileSync(eventPath, 'utf8')) as {
+      pull_request?: { number?: unknown };
+      issue?: { number?: unknown; pull_request?: unknown };
+    };
+    const number =
+      event.pull_request?.number ??
+      (event.issue?.pull_request !== undefined ? event.issue.number : undefined);
+    return typeof number === 'number' && Number.isInteger(number) ? { pullRequest: number } : {};
+  } catch {
+    return {};
+  }
 }
 
 function hostEnvironment(env: Env): Record<string, string> {

@@ -30,6 +30,12 @@ export interface ShardResults {
   readonly reason: string;
   readonly exitCode?: number;
   readonly durationSeconds: number;
+  /** When the shard started (ISO 8601), for the timeline of shards. */
+  readonly startedAt?: string;
+  /** The shard's run metrics (RunMetrics: units in the names). */
+  readonly metrics?: Readonly<Record<string, number | string>>;
+  /** The last lines of the shard's log, when it failed. */
+  readonly logTail?: readonly string[];
   readonly results: readonly AgentResult[];
   /** File name, beside this one, of a git bundle with the shard's commits (from the plan's base). */
   readonly bundle?: string;

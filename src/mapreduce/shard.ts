@@ -8,6 +8,7 @@ import path from 'node:path';
 import type { ShardEntry } from '../config/shard.js';
 import type { Settings } from '../config/settings.js';
 import type { RunOutcome } from '../report/outcome.js';
+import { metrics } from '../report/outputs.js';
 import { createBundle, fetchBundle, headCommit, runGit } from '../results/git.js';
 import { shardWorkflow } from '../workflow/derive.js';
 import { parseJson, stringifyJson, type JsonValue } from '../workflow/items.js';
@@ -143,6 +144,9 @@ export async function runShard(
     reason,
     ...(outcome.exitCode === undefined ? {} : { exitCode: outcome.exitCode }),
     durationSeconds: (now() - startedAt) / 1000,
+    startedAt: new Date(startedAt).toISOString(),
+    metrics: metrics(outcome),
+    ...(status !== 'succeeded' && outcome.logTail?.length ? { logTail: outcome.logTail } : {}),
     results,
     ...(bundle ? { bundle } : {}),
   };

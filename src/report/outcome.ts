@@ -1,6 +1,7 @@
 /** What a run came to: the one value every report is made from. */
 import type { RuntimeKind } from '../config/settings.js';
 import type { GitResult } from '../results/git.js';
+import type { ResourceUsage } from '../runtime/types.js';
 
 export type RunStatus = 'succeeded' | 'failed' | 'timed-out' | 'cancelled';
 
@@ -18,10 +19,17 @@ export interface RunOutcome {
   readonly startedAt: number;
   readonly endedAt: number;
   readonly durationSeconds: number;
-  /** Seconds spent per phase: prepare_seconds, run_seconds, cleanup_seconds. */
+  /**
+   * Seconds spent per phase: prepare_seconds, cleanup_seconds, and as the runtime measured them
+   * pull_seconds, schedule_seconds, start_seconds, run_seconds, copy_back_seconds.
+   */
   readonly phases?: Readonly<Record<string, number>>;
+  /** What the workload used: CPU, peak memory, network and block I/O. */
+  readonly usage?: ResourceUsage;
   /** From the action's start to the workload's first byte of output. */
   readonly firstOutputSeconds?: number;
+  /** The last lines of the workload's output (masked), for a failure's excerpt. */
+  readonly logTail?: readonly string[];
   readonly relayedLines?: number;
   readonly relayedBytes?: number;
   readonly git?: GitResult;

@@ -21,16 +21,50 @@ export function outcomeOutputs(outcome: RunOutcome): Partial<Record<OutputName, 
   };
 }
 
+/** The order phases happen in, which is the order they are shown in. */
+export const PHASES = [
+  'prepare_seconds',
+  'pull_seconds',
+  'schedule_seconds',
+  'start_seconds',
+  'run_seconds',
+  'copy_back_seconds',
+  'cleanup_seconds',
+] as const;
+
+export type RunMetrics = Record<string, number | string>;
+
 /** Metrics with their units in their names. */
-export function metrics(outcome: RunOutcome): Record<string, number> {
+export function metrics(outcome: RunOutcome): RunMetrics {
   const round = (n: number) => Math.round(n * 1000) / 1000;
+  const phases = outcome.phases ?? {};
+  const usage = outcome.usage;
   return {
     duration_seconds: round(outcome.durationSeconds),
-    ...Object.fromEntries(Object.entries(outcome.phases ?? {}).map(([k, v]) => [k, round(v)])),
+    ...Object.fromEntries(
+      [...PHASES, ...Object.keys(phases).filter((k) => !(PHASES as readonly string[]).includes(k))]
+        .filter((k) => phases[k] !== undefined)
+        .map((k) => [k, round(phases[k]!)]),
+    ),
     ...(outcome.firstOutputSeconds === undefined
       ? {}
       : { first_output_seconds: round(outcome.firstOutputSeconds) }),
     ...(outcome.relayedLines === undefined ? {} : { log_lines: outcome.relayedLines }),
     ...(outcome.relayedBytes === undefined ? {} : { log_bytes: outcome.relayedBytes }),
+    ...(usage
+      ? {
+          ...(usage.cpuSeconds === undefined ? {} : { cpu_seconds: round(usage.cpuSeconds) }),
+          ...(usage.memoryPeakBytes === undefined
+            ? {}
+            : { memory_peak_bytes: usage.memoryPeakBytes }),
+          ...(usage.networkRxBytes === undefined ? {} : { network_rx_bytes: usage.networkRxBytes }),
+          ...(usage.networkTxBytes === undefined ? {} : { network_tx_bytes: usage.networkTxBytes }),
+          ...(usage.blockReadBytes === undefined ? {} : { block_read_bytes: usage.blockReadBytes }),
+          ...(usage.blockWriteBytes === undefined
+            ? {}
+            : { block_write_bytes: usage.blockWriteBytes }),
+          usage_source: usage.source,
+        }
+      : {}),
   };
 }

@@ -1,48 +1,444 @@
-/** RunOutcome → the job summary's Markdown. Pure. */
+/**
+ * Facts about a run → the job summary's Markdown. Pure.
+ *
+ * The summary is what a person looks at first: the verdict and what ran at the top, then what
+ * it cost, then (for MapReduce) the shards over time and every item, then what failed with the
+ * last lines of its log. Text from the workload is HTML-escaped (DESIGN rule 6), and the whole
+ * stays under GitHub's 1 MiB: what does not fit is cut, the summary says so, and the full text
+ * goes to the artifact.
+ */
 import type { RunOutcome } from './outcome.js';
+import { PHASES, type RunMetrics } from './outputs.js';
 
-const ICONS: Record<RunOutcome['status'], string> = {
+const ICONS: Record<RunOutcome['status'] | 'missing', string> = {
   succeeded: '✅',
   failed: '❌',
   'timed-out': '⏱️',
   cancelled: '🚫',
+  missing: '❔',
 };
+
+/** GitHub refuses a step summary over 1 MiB; this leaves room for the artifact's line. */
+export const SUMMARY_LIMIT_BYTES = 1024 * 1024 - 16 * 1024;
+/** Item rows shown before the rest is folded away. */
+export const ITEM_ROWS_SHOWN = 50;
+/** Lines of a failure's log shown, and characters of each. */
+export const TAIL_LINES = 20;
+const TAIL_LINE_CHARS = 400;
+const ERROR_CHARS = 300;
 
 /** Escapes text for a Markdown table cell or paragraph, HTML included (DESIGN rule 6). */
 export function escapeMarkdown(text: string): string {
-  return text
-    .replace(/&/g, '&amp;')
-    .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;')
+  return escapeHtml(text)
     .replace(/\|/g, '&#124;')
+    .replace(/[[\]`*~\\]/g, (c) => `&#${c.charCodeAt(0)};`)
     .replace(/\r?\n/g, ' ');
 }
 
-export function summaryMarkdown(outcome: RunOutcome, title: string): string {
-  const rows: [string, string][] = [
-    ['Status', `${ICONS[outcome.status]} ${outcome.status}`],
-    ['Runtime', outcome.runtime],
-    ...(outcome.image
-      ? ([['Image', `\`${escapeMarkdown(outcome.image)}\``]] as [string, string][])
-      : []),
-    ['Duration', `${outcome.durationSeconds.toFixed(1)} s`],
-    ['Exit code', outcome.exitCode === undefined ? '—' : String(outcome.exitCode)],
-  ];
-  if (outcome.git) {
-    rows.push(['Commits', `${outcome.git.commits} on \`${escapeMarkdown(outcome.git.branch)}\``]);
+/** Escapes text for inside a <pre> block. */
+export function escapeHtml(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+export function formatSeconds(seconds: number | undefined): string {
+  if (seconds === undefined) return '—';
+  if (seconds < 60) return `${seconds.toFixed(1)} s`;
+  const minutes = Math.floor(seconds / 60);
+  if (minutes < 60) return `${minutes} min ${Math.round(seconds - minutes * 60)} s`;
+  return `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
+}
+
+export function formatBytes(bytes: number | undefined): string {
+  if (bytes === undefined) return '—';
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
   }
-  const lines = [
-    `### ${escapeMarkdown(title)}`,
-    '',
-    '| | |',
-    '|---|---|',
-    ...rows.map(([k, v]) => `| ${k} | ${v} |`),
+  return unit === 0 ? `${value} B` : `${value.toFixed(1)} ${units[unit]}`;
+}
+
+/** Where the run's artifact is, once known. */
+export interface ArtifactPointer {
+  readonly name: string;
+  /** Its page, when it was uploaded. */
+  readonly url?: string;
+  /** Its folder on disk, when there was no artifact service. */
+  readonly dir?: string;
+}
+
+export interface SummaryParts {
+  /** What goes into the job summary: under SUMMARY_LIMIT_BYTES. */
+  readonly markdown: string;
+  /** The same, uncut; differs from markdown only when something did not fit. */
+  readonly full: string;
+  readonly cut: boolean;
+}
+
+/** A row of the resources table: one container (or the run as a whole). */
+interface ResourceRow {
+  readonly label: string;
+  readonly metrics: RunMetrics;
+}
+
+function resourcesTable(rows: readonly ResourceRow[]): string[] {
+  const number = (m: RunMetrics, key: string) =>
+    typeof m[key] === 'number' ? (m[key] as number) : undefined;
+  if (!rows.some((r) => number(r.metrics, 'cpu_seconds') !== undefined)) return [];
+  const pair = (a: number | undefined, b: number | undefined) =>
+    a === undefined && b === undefined ? '—' : `${formatBytes(a)} / ${formatBytes(b)}`;
+  return [
+    '| | CPU | Peak memory | Network in / out | Disk read / write |',
+    '|---|--:|--:|--:|--:|',
+    ...rows.map(
+      (r) =>
+        `| ${escapeMarkdown(r.label)} | ${formatSeconds(number(r.metrics, 'cpu_seconds'))} | ${formatBytes(number(r.metrics, 'memory_peak_bytes'))} | ${pair(number(r.metrics, 'network_rx_bytes'), number(r.metrics, 'network_tx_bytes'))} | ${pair(number(r.metrics, 'block_read_bytes'), number(r.metrics, 'block_write_bytes'))} |`,
+    ),
     '',
   ];
+}
+
+const PHASE_NAMES: Record<(typeof PHASES)[number], string> = {
+  prepare_seconds: 'Prepare',
+  pull_seconds: 'Image pull',
+  schedule_seconds: 'Scheduling',
+  start_seconds: 'Start',
+  run_seconds: 'Run',
+  copy_back_seconds: 'Copy back',
+  cleanup_seconds: 'Cleanup',
+};
+
+function phasesTable(metrics: RunMetrics): string[] {
+  const present = PHASES.filter((p) => typeof metrics[p] === 'number');
+  if (present.length === 0) return [];
+  return [
+    `| ${present.map((p) => PHASE_NAMES[p]).join(' | ')} |`,
+    `|${present.map(() => '--:').join('|')}|`,
+    `| ${present.map((p) => formatSeconds(metrics[p] as number)).join(' | ')} |`,
+    '',
+  ];
+}
+
+function headline(
+  title: string,
+  outcome: RunOutcome,
+  status: RunOutcome['status'] = outcome.status,
+): string[] {
+  return [
+    `### ${ICONS[status]} ${escapeMarkdown(title)}`,
+    '',
+    '| Status | Runtime | Image | Duration | Exit code |',
+    '|---|---|---|--:|--:|',
+    `| ${ICONS[status]} ${status} | ${outcome.runtime} | ${outcome.image ? `<code>${escapeHtml(outcome.image)}</code>` : '—'} | ${formatSeconds(outcome.durationSeconds)} | ${outcome.exitCode ?? '—'} |`,
+    '',
+  ];
+}
+
+/** Terminal colours and other escape sequences, which a web page would show as `[2m`. */
+const ESCAPES =
+  // eslint-disable-next-line no-control-regex
+  /\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[@-Z\\-_])|[\x00-\x08\x0b-\x1f\x7f]/g;
+
+function tailBlock(title: string, lines: readonly string[], shown = TAIL_LINES): string[] {
+  if (lines.length === 0) return [];
+  const kept = lines.slice(-shown).map((raw) => {
+    const line = raw.replace(ESCAPES, '');
+    const text = line.length > TAIL_LINE_CHARS ? `${line.slice(0, TAIL_LINE_CHARS)} …` : line;
+    return escapeHtml(text);
+  });
+  return [`**${escapeMarkdown(title)}**`, '', `<pre>${kept.join('\n')}</pre>`, ''];
+}
+
+function artifactLines(artifact: ArtifactPointer | undefined, cut: boolean): string[] {
+  const fuller = cut ? ' It holds this summary in full (`cook/summary.md`).' : '';
+  if (!artifact) return cut ? ['The rest did not fit in a job summary.', ''] : [];
+  if (artifact.url) {
+    return [
+      `📦 The log, metrics and records are in artifact [${escapeMarkdown(artifact.name)}](${artifact.url}).${fuller}`,
+      '',
+    ];
+  }
+  if (artifact.dir) {
+    return [
+      `📦 The log, metrics and records are in <code>${escapeHtml(artifact.dir)}</code> (no artifact service here).${fuller}`,
+      '',
+    ];
+  }
+  return [
+    `📦 The log, metrics and records are in artifact ${escapeMarkdown(artifact.name)}.${fuller}`,
+    '',
+  ];
+}
+
+export interface RunFacts {
+  readonly title: string;
+  readonly outcome: RunOutcome;
+  readonly metrics: RunMetrics;
+  readonly artifact?: ArtifactPointer;
+}
+
+/** One run (a container, a Job or a process). */
+export function runSummary(facts: RunFacts): SummaryParts {
+  const { outcome } = facts;
+  const lines = headline(facts.title, outcome);
   if (outcome.status !== 'succeeded' || outcome.dryRun) {
     lines.push(`${outcome.dryRun ? 'Dry run' : 'Why'}: ${escapeMarkdown(outcome.reason)}`, '');
   }
-  return lines.join('\n');
+  if (outcome.git) {
+    lines.push(
+      `**Commits:** ${outcome.git.commits} on <code>${escapeHtml(outcome.git.branch)}</code>`,
+      '',
+    );
+  }
+  lines.push(...resourcesTable([{ label: 'workload', metrics: facts.metrics }]));
+  lines.push(...phasesTable(facts.metrics));
+  if (outcome.status !== 'succeeded' && outcome.logTail) {
+    lines.push(...tailBlock('The last lines of the log', outcome.logTail));
+  }
+  return fit(lines, [], facts.artifact);
+}
+
+/** One shard as the summary shows it. */
+export interface ShardFacts {
+  readonly shard: number;
+  readonly shards: number;
+  readonly status: RunOutcome['status'] | 'missing';
+  readonly reason?: string;
+  readonly size: number;
+  readonly first: number;
+  /** When it started (ms since the epoch) and how long it ran, when it reported. */
+  readonly startedAt?: number;
+  readonly durationSeconds?: number;
+  readonly metrics?: RunMetrics;
+  readonly logTail?: readonly string[];
+  readonly attempt?: number;
+}
+
+export interface ItemFacts {
+  readonly id: string;
+  readonly shard: number;
+  readonly status: 'success' | 'failed' | 'timeout';
+  readonly durationSeconds?: number;
+  readonly error?: string;
+}
+
+export interface MapReduceFacts {
+  readonly title: string;
+  /** The whole: the reduce's outcome (or the cancellation), duration from the first start. */
+  readonly outcome: RunOutcome;
+  readonly workflow: string;
+  readonly shards: readonly ShardFacts[];
+  readonly items: readonly ItemFacts[];
+  readonly conflicts: readonly { readonly shard: number; readonly files: readonly string[] }[];
+  /** The reduce steps' own run, when there were any. */
+  readonly reduce?: { readonly outcome: RunOutcome; readonly metrics: RunMetrics };
+  readonly artifact?: ArtifactPointer;
+}
+
+function shardName(shard: number, shards: number): string {
+  return `shard ${shard + 1}/${shards}`;
+}
+
+/** Mermaid gantt of the shards (and the reduce) over time, from the first start. */
+export function shardsGantt(facts: MapReduceFacts): string[] {
+  const timed = facts.shards.filter(
+    (s) => s.startedAt !== undefined && s.durationSeconds !== undefined,
+  );
+  if (timed.length === 0) return [];
+  const reduce = facts.reduce?.outcome;
+  const origin = Math.min(...timed.map((s) => s.startedAt!), ...(reduce ? [reduce.startedAt] : []));
+  const span = (start: number, seconds: number) =>
+    `${Math.max(0, Math.round(start - origin))}, ${Math.max(0, Math.round(start - origin + seconds * 1000))}`;
+  const tag = (status: ShardFacts['status']) =>
+    status === 'succeeded'
+      ? 'done, '
+      : status === 'failed' || status === 'timed-out'
+        ? 'crit, '
+        : '';
+  const lines = [
+    '```mermaid',
+    'gantt',
+    '  dateFormat x',
+    // Minutes and seconds from the first start; a run of hours still reads, by the hour marks.
+    `  axisFormat ${Math.max(...timed.map((s) => s.startedAt! - origin + s.durationSeconds! * 1000)) > 3_600_000 ? '%H:%M' : '%M:%S'}`,
+    '  section Shards',
+    ...timed.map(
+      (s) =>
+        `  ${shardName(s.shard, s.shards)} · ${s.size} items :${tag(s.status)}s${s.shard + 1}, ${span(s.startedAt!, s.durationSeconds!)}`,
+    ),
+  ];
+  if (reduce) {
+    lines.push(
+      '  section Reduce',
+      `  reduce :${tag(reduce.status)}r, ${span(reduce.startedAt, reduce.durationSeconds)}`,
+    );
+  }
+  lines.push('```', '');
+  return lines;
+}
+
+function itemRow(item: ItemFacts, shards: number): string {
+  const status =
+    item.status === 'success'
+      ? '✅ success'
+      : item.status === 'timeout'
+        ? '⏱️ timeout'
+        : '❌ failed';
+  const error = item.error
+    ? escapeMarkdown(
+        item.error.length > ERROR_CHARS ? `${item.error.slice(0, ERROR_CHARS)} …` : item.error,
+      )
+    : '';
+  return `| ${escapeMarkdown(item.id)} | ${item.shard + 1}/${shards} | ${status} | ${formatSeconds(item.durationSeconds)} | ${error} |`;
+}
+
+/** A MapReduce run: plan → shards → reduce, in one step (max-parallel) or across jobs. */
+export function mapReduceSummary(facts: MapReduceFacts): SummaryParts {
+  const { outcome } = facts;
+  const failedItems = facts.items.filter((i) => i.status !== 'success').length;
+  const lines = headline(facts.title, outcome);
+  if (outcome.status !== 'succeeded') lines.push(`Why: ${escapeMarkdown(outcome.reason)}`, '');
+  lines.push(
+    `**Items:** ${facts.items.length - failedItems} successful, ${failedItems} failed (total ${facts.items.length}), in ${facts.shards.length} shard(s).`,
+    '',
+  );
+  if (outcome.git) {
+    lines.push(
+      `**Commits:** ${outcome.git.commits} on <code>${escapeHtml(outcome.git.branch)}</code>`,
+      '',
+    );
+  }
+  for (const conflict of facts.conflicts) {
+    lines.push(
+      `⚠️ ${shardName(conflict.shard, facts.shards.length)}'s commits conflict with earlier shards${conflict.files.length ? ` in ${conflict.files.map((f) => `<code>${escapeHtml(f)}</code>`).join(', ')}` : ''}; they were not merged.`,
+      '',
+    );
+  }
+  lines.push(...shardsGantt(facts));
+
+  const shards = facts.shards.length;
+  const number = (m: RunMetrics | undefined, key: string) =>
+    m && typeof m[key] === 'number' ? (m[key] as number) : undefined;
+  const pair = (m: RunMetrics | undefined, a: string, b: string) =>
+    number(m, a) === undefined && number(m, b) === undefined
+      ? '—'
+      : `${formatBytes(number(m, a))} / ${formatBytes(number(m, b))}`;
+  const shardRows = facts.shards.map(
+    (s) =>
+      `| ${s.shard + 1}/${shards} | ${ICONS[s.status]} ${s.status === 'missing' ? 'never reported' : s.status} | ${s.size} | ${formatSeconds(s.durationSeconds)} | ${formatSeconds(number(s.metrics, 'cpu_seconds'))} | ${formatBytes(number(s.metrics, 'memory_peak_bytes'))} | ${pair(s.metrics, 'network_rx_bytes', 'network_tx_bytes')} | ${pair(s.metrics, 'block_read_bytes', 'block_write_bytes')} |`,
+  );
+  if (facts.reduce) {
+    const m = facts.reduce.metrics;
+    shardRows.push(
+      `| reduce | ${ICONS[facts.reduce.outcome.status]} ${facts.reduce.outcome.status} | — | ${formatSeconds(facts.reduce.outcome.durationSeconds)} | ${formatSeconds(number(m, 'cpu_seconds'))} | ${formatBytes(number(m, 'memory_peak_bytes'))} | ${pair(m, 'network_rx_bytes', 'network_tx_bytes')} | ${pair(m, 'block_read_bytes', 'block_write_bytes')} |`,
+    );
+  }
+  lines.push(
+    '| Shard | Status | Items | Duration | CPU | Peak memory | Network in / out | Disk read / write |',
+    '|---|---|--:|--:|--:|--:|--:|--:|',
+    ...shardRows,
+    '',
+  );
+
+  // Failed items first, so the first rows are the ones to look at.
+  const ordered = [
+    ...facts.items.filter((i) => i.status !== 'success'),
+    ...facts.items.filter((i) => i.status === 'success'),
+  ];
+  const rows = ordered.map((item) => itemRow(item, shards));
+  const header = ['| Item | Shard | Status | Duration | Error |', '|---|---|---|--:|---|'];
+  if (rows.length > 0) lines.push(...header, ...rows.slice(0, ITEM_ROWS_SHOWN), '');
+
+  const failures: string[] = [];
+  for (const s of facts.shards) {
+    if (s.status === 'succeeded' || !s.logTail || s.logTail.length === 0) continue;
+    failures.push(
+      ...tailBlock(
+        `${shardName(s.shard, shards)} ${s.status === 'missing' ? 'never reported' : s.status}${s.reason ? `: ${s.reason}` : ''}. The last lines of its log:`,
+        s.logTail,
+      ),
+    );
+  }
+  const reduceOutcome = facts.reduce?.outcome;
+  if (reduceOutcome && reduceOutcome.status !== 'succeeded' && reduceOutcome.logTail) {
+    failures.push(
+      ...tailBlock(
+        `The reduce steps ${reduceOutcome.status}: ${reduceOutcome.reason}. The last lines of their log:`,
+        reduceOutcome.logTail,
+      ),
+    );
+  }
+
+  // What may shrink to fit: the folded item rows, then the failures' logs.
+  const folded = rows.slice(ITEM_ROWS_SHOWN);
+  return fit(
+    lines,
+    failures,
+    facts.artifact,
+    folded.length > 0 ? { header, rows: folded } : undefined,
+  );
+}
+
+const bytes = (lines: readonly string[]) => Buffer.byteLength(lines.join('\n'), 'utf8');
+
+/**
+ * Puts the parts together under SUMMARY_LIMIT_BYTES: the head always; then as many folded item
+ * rows as fit; then the failures' logs, shortened if need be. What was left out is said.
+ */
+function fit(
+  head: readonly string[],
+  failures: readonly string[],
+  artifact: ArtifactPointer | undefined,
+  more?: { header: readonly string[]; rows: readonly string[] },
+): SummaryParts {
+  const foldedBlock = (rows: readonly string[], total: number) =>
+    rows.length === 0
+      ? []
+      : [
+          `<details><summary>${total} more item(s)${rows.length < total ? ` (${rows.length} shown here; the artifact has them all)` : ''}</summary>`,
+          '',
+          ...more!.header,
+          ...rows,
+          '',
+          '</details>',
+          '',
+        ];
+  const total = more?.rows.length ?? 0;
+  const fullLines = [...head, ...foldedBlock(more?.rows ?? [], total), ...failures];
+  const full = [...fullLines, ...artifactLines(artifact, false)].join('\n');
+  if (bytes(fullLines) + 2048 <= SUMMARY_LIMIT_BYTES) {
+    return { markdown: full, full, cut: false };
+  }
+
+  // Too big: the head must fit on its own (it is bounded: 50 item rows, one row per shard).
+  let budget = SUMMARY_LIMIT_BYTES - 4096 - bytes(head);
+  let failuresKept = [...failures];
+  if (bytes(failuresKept) > budget / 2) {
+    failuresKept = ["**The failures' logs did not fit here: they are in the artifact.**", ''];
+  }
+  budget -= bytes(failuresKept);
+  let kept = more?.rows ?? [];
+  while (kept.length > 0 && bytes(foldedBlock(kept, total)) > budget) {
+    kept = kept.slice(0, Math.floor(kept.length / 2));
+  }
+  let lines = [...head, ...foldedBlock(kept, total), ...failuresKept];
+  if (bytes(lines) > SUMMARY_LIMIT_BYTES - 4096) {
+    // A head too big on its own (thousands of shards): cut at a line, closing nothing open.
+    const text = lines.join('\n');
+    const cutAt = Buffer.from(text, 'utf8')
+      .subarray(0, SUMMARY_LIMIT_BYTES - 8192)
+      .toString('utf8');
+    lines = [cutAt.slice(0, cutAt.lastIndexOf('\n')), ''];
+  }
+  lines.push(
+    '> [!NOTE]',
+    "> This summary was cut to stay under GitHub's 1 MiB limit for a job summary.",
+    '',
+    ...artifactLines(artifact, true),
+  );
+  return { markdown: lines.join('\n'), full, cut: true };
 }
 
 /** What a plan summary needs (kept structural, so report/ stays free of mapreduce/). */
@@ -74,64 +470,12 @@ export function planSummary(plan: PlanFacts): string {
   return lines.join('\n');
 }
 
-export interface ReduceFacts {
-  readonly outcome: RunOutcome;
-  readonly merged: {
-    readonly workflow: string;
-    readonly total: number;
-    readonly successful: number;
-    readonly failed: number;
-    readonly results: readonly Readonly<Record<string, unknown>>[];
-    readonly shards: readonly {
-      readonly shard: number;
-      readonly status: string;
-      readonly size: number;
-      readonly reported: boolean;
-    }[];
-  };
-  readonly conflicts: readonly { readonly shard: number; readonly files: readonly string[] }[];
-}
-
-/** Failed items shown before the rest is folded away. */
-const FAILED_ROWS_SHOWN = 50;
-
-export function reduceSummary(reduce: ReduceFacts): string {
-  const { merged, outcome } = reduce;
-  const lines = [
-    summaryMarkdown(outcome, `cook-action reduce: ${merged.workflow}`),
-    `**Items:** ${merged.successful} successful, ${merged.failed} failed (total ${merged.total}).`,
-    '',
-    '| Shard | Status | Items |',
-    '|---|---|---|',
-    ...merged.shards.map(
-      (s) => `| ${s.shard + 1} | ${s.reported ? s.status : 'never reported'} | ${s.size} |`,
-    ),
-    '',
-  ];
-  for (const conflict of reduce.conflicts) {
-    lines.push(
-      `Shard ${conflict.shard + 1}'s commits conflict with earlier shards${conflict.files.length ? ` in ${conflict.files.map((f) => `\`${escapeMarkdown(f)}\``).join(', ')}` : ''}; they were not merged.`,
-      '',
-    );
-  }
-  const failed = merged.results.filter((r) => r.status !== 'Success');
-  if (failed.length > 0) {
-    const rows = failed.map(
-      (r) =>
-        `| ${escapeMarkdown(String(r.item_id))} | ${escapeMarkdown(String(r.error ?? JSON.stringify(r.status)).slice(0, 300))} |`,
-    );
-    const table = (part: string[]) => ['| Item | Error |', '|---|---|', ...part];
-    lines.push(...table(rows.slice(0, FAILED_ROWS_SHOWN)), '');
-    if (rows.length > FAILED_ROWS_SHOWN) {
-      lines.push(
-        `<details><summary>${rows.length - FAILED_ROWS_SHOWN} more failed item(s)</summary>`,
-        '',
-        ...table(rows.slice(FAILED_ROWS_SHOWN)),
-        '',
-        '</details>',
-        '',
-      );
-    }
-  }
-  return lines.join('\n');
+/** The summary's short form, for the pull-request comment: the head, without tables of items. */
+export function shortSummary(full: string): string {
+  const lines = full.split('\n');
+  const end = lines.findIndex(
+    (line, index) => index > 0 && (line.startsWith('```mermaid') || line.startsWith('| Item |')),
+  );
+  const head = (end < 0 ? lines : lines.slice(0, end)).join('\n').trim();
+  return head;
 }

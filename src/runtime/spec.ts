@@ -18,7 +18,12 @@ const CONTAINER_HOME = '/tmp/cook-home';
 
 /** Where the action keeps Prodigy's records for this run, on the host. */
 export function prodigyHomeOnHost(settings: Settings): string {
-  return path.join(settings.runDir, 'prodigy-home');
+  return prodigyHomeIn(settings.runDir);
+}
+
+/** Where Prodigy keeps its records for a run whose folder is runDir. */
+export function prodigyHomeIn(runDir: string): string {
+  return path.join(runDir, 'prodigy-home');
 }
 
 /** The exchange folder of a derived workflow as the workload sees it. */
@@ -123,6 +128,7 @@ export function buildRunSpec(settings: Settings, host: SpecHost = realHost): Run
     env,
     secretEnv,
     mounts,
+    ...(inContainer ? { controlDir: path.join(settings.runDir, 'control') } : {}),
     ...(settings.runtime === 'local'
       ? {}
       : {

@@ -23,6 +23,8 @@ export interface RunSpec {
   readonly secretEnv: Readonly<Record<string, string>>;
   /** Host folders and where the workload sees them. */
   readonly mounts: readonly { readonly host: string; readonly target: string }[];
+  /** A host folder of the run's own for the runtime's files (Docker: the usage counters). */
+  readonly controlDir?: string;
   /** The workflow file the argv names at argIndex, for runtimes that ship it apart. */
   readonly workflowFile?: { readonly host: string; readonly argIndex: number };
   readonly container?: ContainerSpec;
@@ -57,6 +59,40 @@ export interface ExitStatus {
   readonly resultsError?: string;
 }
 
+/**
+ * What the workload used, as the engine counted it. Counters are totals over the run; memory is
+ * the peak. Absent fields were not available (no network, or the engine does not count them).
+ */
+export interface ResourceUsage {
+  /** Where the numbers come from: Docker's stats API, or the container's own cgroup counters. */
+  readonly source: 'docker-stats' | 'cgroup';
+  readonly cpuSeconds?: number;
+  readonly memoryPeakBytes?: number;
+  readonly networkRxBytes?: number;
+  readonly networkTxBytes?: number;
+  readonly blockReadBytes?: number;
+  readonly blockWriteBytes?: number;
+}
+
+/** Seconds per phase, as the runtime measured them; absent phases do not apply to it. */
+export interface PhaseTimes {
+  /** Pulling the image (Docker: before the container; Kubernetes: the kubelet's own count). */
+  readonly pull_seconds?: number;
+  /** From the pod's creation to its scheduling on a node (Kubernetes). */
+  readonly schedule_seconds?: number;
+  /** From asking for the workload to its first instruction running. */
+  readonly start_seconds?: number;
+  /** The workload itself, start to exit. */
+  readonly run_seconds?: number;
+  /** Bringing what the run made back to the runner (Kubernetes). */
+  readonly copy_back_seconds?: number;
+}
+
+export interface WorkloadReport {
+  readonly phases: PhaseTimes;
+  readonly usage?: ResourceUsage;
+}
+
 /** A workload that was started. */
 export interface Workload {
   /** Container id, Job name or process id. */
@@ -70,6 +106,8 @@ export interface Workload {
   wait(): Promise<ExitStatus>;
   /** Asks the workload to stop (SIGTERM), killing it after graceSeconds. */
   stop(graceSeconds: number): Promise<void>;
+  /** After wait(), before cleanup: how long its phases took and what it used. */
+  report?(): Promise<WorkloadReport>;
   /**
    * The engine enforces the run's timeout itself (Kubernetes activeDeadlineSeconds) and says so
    * through ExitStatus.timedOut; the caller's own timer is then only a backstop.

@@ -59,8 +59,9 @@ describe('the action on Docker, through the runner protocol', () => {
       duration_seconds: expect.any(Number),
     });
     expect(readFileSync(main.outputs['log-path']!, 'utf8')).toContain('hello from the container');
-    expect(main.summary).toContain('| Status | ✅ succeeded |');
-    expect(main.summary).toContain('| Exit code | 0 |');
+    expect(main.summary).toMatch(
+      /^\| ✅ succeeded \| docker \| <code>.+<\/code> \| [\d.]+ s \| 0 \|$/m,
+    );
     expect(post?.exitCode).toBe(0);
   });
 
@@ -262,7 +263,7 @@ describe('the action running real Prodigy, through the runner protocol', () => {
     expect(main.outputs.commits).toBe('1');
     expect(git(workspace, 'rev-parse', '--abbrev-ref', 'HEAD')).toBe(branch);
     expect(git(workspace, 'log', '-1', '--format=%s')).toBe('standard: add made-by-prodigy.txt');
-    expect(main.summary).toContain('| Commits | 1 on `' + branch + '` |');
+    expect(main.summary).toContain(`**Commits:** 1 on <code>${branch}</code>`);
   });
 
   it('runs a MapReduce workflow in cook-test/prodigy; every item and the reduce commit land on main', async () => {
@@ -320,7 +321,7 @@ describe('the action on Kubernetes, through the runner protocol', () => {
     for (const subject of ['map: alpha', 'map: beta', 'map: gamma', 'reduce: map-results.json']) {
       expect(log).toContain(subject);
     }
-    expect(main.summary).toContain('| Status | ✅ succeeded |');
+    expect(main.summary).toMatch(/^\| ✅ succeeded \| kubernetes \| /m);
     expect(clusterLeftovers(runId)).toBe('');
     expect(post?.exitCode).toBe(0);
   });

@@ -103,7 +103,9 @@ describe.each(['docker', 'kubernetes'] as const)('matrix MapReduce on %s', (runt
     expect(reduced.main.lines).toContain(
       'Map phase over 3 shard(s): 7 successful, 0 failed (total: 7).',
     );
-    expect(reduced.main.summary).toContain('**Items:** 7 successful, 0 failed (total 7).');
+    expect(reduced.main.summary).toContain(
+      '**Items:** 7 successful, 0 failed (total 7), in 3 shard(s).',
+    );
     const merged = JSON.parse(readFileSync(reduced.main.outputs.results!, 'utf8')) as {
       total: number;
       results: unknown[];
@@ -160,8 +162,10 @@ describe.each(['docker', 'kubernetes'] as const)('matrix MapReduce on %s', (runt
       level: 'error',
       message: 'The reduce failed: 4 of 7 item(s) failed.',
     });
-    expect(reduced.main.summary).toContain('| 2 | never reported | 3 |');
-    expect(reduced.main.summary).toContain('| item_1 | Processing error');
+    expect(reduced.main.summary).toContain('| 2/2 | ❔ never reported | 3 |');
+    expect(reduced.main.summary).toMatch(
+      /^\| item_1 \| 1\/2 \| ❌ failed \| [\d.]+ s \| Processing error/m,
+    );
   });
 });
 
@@ -179,7 +183,7 @@ describe.each(['docker', 'kubernetes'] as const)(
       });
       expect(main.exitCode, main.lines.slice(-30).join('\n')).toBe(0);
       expect(main.outputs.status).toBe('succeeded');
-      expect(main.summary).toContain('**Items:** 7 successful, 0 failed (total 7).');
+      expect(main.summary).toContain('**Items:** 7 successful, 0 failed (total 7), in 3 shard(s).');
 
       // One fold per shard, in shard order, each holding only its own shard's prefixed lines.
       const folds: { title: string; lines: string[] }[] = [];

@@ -373,6 +373,9 @@ up() {
     *) die "unknown option '$1' for up: use --no-cluster or nothing" ;;
   esac
   apt_install git ca-certificates
+  # Headless Chromium for the tests that render the job summary as GitHub would
+  # (test/support/render.ts), with fonts so that its text, emoji and screenshots are legible.
+  apt_install chromium fonts-dejavu-core fonts-liberation fonts-noto-color-emoji
   docker_up
   build_busybox
   check_init

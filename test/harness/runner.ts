@@ -47,6 +47,10 @@ export interface RunActionOptions {
   debug?: boolean;
   /** The node binary; default process.execPath (Node 24 under vitest). */
   node?: string;
+  /** The event payload the runner writes to GITHUB_EVENT_PATH; default {}. */
+  event?: Record<string, unknown>;
+  /** What `${{ github.token }}` stands for in input defaults (the job's token); default ''. */
+  githubToken?: string;
 }
 
 export type StepConclusion = 'success' | 'failure' | 'cancelled';
@@ -121,7 +125,12 @@ function identityDefaults(): Record<string, string> {
 }
 
 /** Given inputs, then action.yml defaults for the rest (ActionRunner.RunAsync). */
-function resolveInputs(manifest: ActionManifest, given: Record<string, string>, ctx: StepContext) {
+function resolveInputs(
+  manifest: ActionManifest,
+  given: Record<string, string>,
+  ctx: StepContext,
+  githubToken: string,
+) {
   const inputs = new Map<string, { name: string; value: string }>();
   for (const [name, value] of Object.entries(given))
     inputs.set(name.toLowerCase(), { name, value });
@@ -135,7 +144,8 @@ function resolveInputs(manifest: ActionManifest, given: Record<string, string>, 
   }
   for (const input of manifest.inputs) {
     if (inputs.has(input.name.toLowerCase())) continue;
-    const value = input.default ?? '';
+    // The one expression the action's defaults use: the job's token, as the runner fills it in.
+    const value = (input.default ?? '').replace(/\$\{\{\s*github\.token\s*\}\}/g, githubToken);
     if (value.includes('${{')) {
       throw new Error(
         `Input '${input.name}' defaults to the expression ${JSON.stringify(value)}, which the harness does not ` +
@@ -185,7 +195,7 @@ async function runStep(
   });
 
   const files = initializeFileCommands(runnerTemp);
-  const inputs = resolveInputs(manifest, opts.inputs ?? {}, ctx);
+  const inputs = resolveInputs(manifest, opts.inputs ?? {}, ctx, opts.githubToken ?? '');
   const stepEnv = { ...job.env, ...opts.env };
 
   const env: Record<string, string> = {};
@@ -330,7 +340,7 @@ export async function runAction(opts: RunActionOptions): Promise<ActionRun> {
   const runnerTemp = mkdtempSync(path.join(os.tmpdir(), 'runner-temp-'));
   const eventPath = path.join(runnerTemp, '_github_workflow', 'event.json');
   mkdirSync(path.dirname(eventPath), { recursive: true });
-  writeFileSync(eventPath, '{}\n');
+  writeFileSync(eventPath, `${JSON.stringify(opts.event ?? {})}\n`);
   const job: Job = {
     opts,
     manifest,

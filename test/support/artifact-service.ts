@@ -7,6 +7,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
+import { buffer } from 'node:stream/consumers';
 import type { AddressInfo } from 'node:net';
 
 const TWIRP = '/twirp/github.actions.results.api.v1.ArtifactService/';
@@ -20,6 +21,11 @@ export interface StoredArtifact {
   readonly zip: Buffer;
   readonly hash: string;
   readonly createdAt: Date;
+  /**
+   * The expiry CreateArtifact carried, as sent (RFC 3339 text): @actions/artifact turns an
+   * upload's retentionDays into now + that many days; absent when none was given.
+   */
+  readonly expiresAt?: string;
 }
 
 interface Pending {
@@ -27,6 +33,7 @@ interface Pending {
   readonly runBackendId: string;
   readonly jobBackendId: string;
   readonly blocks: Map<string, Buffer>;
+  readonly expiresAt?: string;
   zip?: Buffer;
 }
 
@@ -135,7 +142,14 @@ export class ArtifactService {
           };
         }
         const key = randomBytes(8).toString('hex');
-        this.#pending.set(key, { name, runBackendId: run, jobBackendId: job, blocks: new Map() });
+        const expiresAt = request.expires_at ?? request.expiresAt;
+        this.#pending.set(key, {
+          name,
+          runBackendId: run,
+          jobBackendId: job,
+          blocks: new Map(),
+          ...(expiresAt === undefined ? {} : { expiresAt: String(expiresAt) }),
+        });
         return {
           status: 200,
           body: { ok: true, signed_upload_url: `${this.url}upload/${key}?sig=stand-in` },
@@ -157,6 +171,7 @@ export class ArtifactService {
           zip: entry[1].zip!,
           hash: String(request.hash ?? ''),
           createdAt: new Date(),
+          ...(entry[1].expiresAt === undefined ? {} : { expiresAt: entry[1].expiresAt }),
         });
         return { status: 200, body: { ok: true, artifact_id: String(id) } };
       }
@@ -201,11 +216,5 @@ function notFound(response: http.ServerResponse): void {
   response.end(JSON.stringify({ code: 'not_found', msg: 'not found' }));
 }
 
-function readBody(request: http.IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const parts: Buffer[] = [];
-    request.on('data', (chunk: Buffer) => parts.push(chunk));
-    request.on('end', () => resolve(Buffer.concat(parts)));
-    request.on('error', reject);
-  });
-}
+/** The whole request body. */
+const readBody = (request: http.IncomingMessage): Promise<Buffer> => buffer(request);

@@ -1,13 +1,28 @@
 /** The Docker runtime: one container on the runner's engine, through dockerode. */
 import { readFileSync } from 'node:fs';
+import { chmod, mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import Docker from 'dockerode';
 import { Labels } from '../../config/names.js';
 import type { DockerConnection } from '../../config/settings.js';
-import type { ContainerRuntime, ExitStatus, OutputChunk, RunSpec, Workload } from '../types.js';
+import type {
+  ContainerRuntime,
+  ExitStatus,
+  OutputChunk,
+  RunSpec,
+  Workload,
+  WorkloadReport,
+} from '../types.js';
 import { dockerMessage, ignoreGone, statusCode } from './errors.js';
 import { ensureImage } from './image.js';
 import { dockerLogSource, followLogs } from './log-follower.js';
+import { StatsFollower } from './stats.js';
+import { parseUsage, usageWrapper } from '../usage.js';
+
+/** Where the container sees the run's control folder (RunSpec.controlDir). */
+const CONTROL_TARGET = '/.cook-action';
+/** The file there in which the workload's shell leaves its cgroup counters. */
+const USAGE_FILE = 'usage';
 
 export function createDockerClient(connection: DockerConnection): Docker {
   if (connection.kind === 'socket') return new Docker({ socketPath: connection.socketPath });
@@ -43,8 +58,15 @@ export function containerCreateOptions(
   return {
     name: spec.name,
     Image: container.image,
-    // The whole command replaces the image's entrypoint: `command` means exactly that command.
-    Entrypoint: [program!],
+    // The whole command replaces the image's entrypoint: `command` means exactly that command,
+    // in a shell that passes signals on and leaves its cgroup counters behind (runtime/usage.ts).
+    Entrypoint: [
+      'sh',
+      '-c',
+      usageWrapper(`${CONTROL_TARGET}/${USAGE_FILE}`),
+      'cook-workload',
+      program!,
+    ],
     Cmd: rest,
     Env: Object.entries(env).map(([key, value]) => `${key}=${value}`),
     WorkingDir: spec.workdir,
@@ -56,7 +78,10 @@ export function containerCreateOptions(
     AttachStderr: false,
     ...(container.user ? { User: container.user } : {}),
     HostConfig: {
-      Binds: spec.mounts.map((m) => `${m.host}:${m.target}`),
+      Binds: [
+        ...spec.mounts.map((m) => `${m.host}:${m.target}`),
+        ...(spec.controlDir ? [`${spec.controlDir}:${CONTROL_TARGET}`] : []),
+      ],
       NetworkMode: networkName ?? container.network,
       // An init as PID 1 passes SIGTERM on to the workload, so a timeout or cancellation stops
       // it at once instead of waiting out the grace period for a shell that ignores signals.
@@ -85,6 +110,7 @@ export function containerCreateOptions(
 class DockerRuntime implements ContainerRuntime {
   readonly kind = 'docker' as const;
   private networkName: string | undefined;
+  private pullSeconds: number | undefined;
   /** Set by cleanup(): a prepare() still pulling must not create anything afterwards. */
   private closed = false;
   private readonly created: { containers: string[]; networks: string[] } = {
@@ -125,7 +151,14 @@ class DockerRuntime implements ContainerRuntime {
         { cause: error },
       );
     }
+    const pullStart = Date.now();
+    if (spec.controlDir) {
+      await mkdir(spec.controlDir, { recursive: true });
+      // The workload may run as any user.
+      await chmod(spec.controlDir, 0o777);
+    }
     await ensureImage(this.docker, container, log);
+    this.pullSeconds = (Date.now() - pullStart) / 1000;
     this.assertOpen();
     if (container.network === 'isolated') {
       const name = spec.name;
@@ -147,6 +180,7 @@ class DockerRuntime implements ContainerRuntime {
 
   async start(spec: RunSpec): Promise<Workload> {
     this.assertOpen();
+    const startedAt = Date.now();
     let container: Docker.Container;
     try {
       container = await this.docker.createContainer(containerCreateOptions(spec, this.networkName));
@@ -159,7 +193,15 @@ class DockerRuntime implements ContainerRuntime {
     } catch (error) {
       throw new Error(`Starting the container: ${dockerMessage(error)}`, { cause: error });
     }
-    return new DockerWorkload(container, this.docker);
+    return new DockerWorkload(
+      container,
+      this.docker,
+      {
+        ...(this.pullSeconds === undefined ? {} : { pull_seconds: this.pullSeconds }),
+        start_seconds: (Date.now() - startedAt) / 1000,
+      },
+      spec.controlDir,
+    );
   }
 
   private assertOpen(): void {
@@ -201,12 +243,56 @@ class DockerRuntime implements ContainerRuntime {
 
 class DockerWorkload implements Workload {
   readonly id: string;
+  private readonly stats: StatsFollower;
 
   constructor(
     private readonly container: Docker.Container,
     private readonly docker: Docker,
+    private readonly phases: { pull_seconds?: number; start_seconds: number },
+    private readonly controlDir: string | undefined,
   ) {
     this.id = container.id;
+    this.stats = new StatsFollower(container);
+  }
+
+  async report(): Promise<WorkloadReport> {
+    const sampled = await this.stats.stop();
+    const counted = this.controlDir
+      ? parseUsage(
+          await readFile(path.join(this.controlDir, USAGE_FILE), 'utf8').catch(() => undefined),
+        )
+      : undefined;
+    // The counters are exact; network comes from the samples when the counters lack it.
+    let usage = counted
+      ? {
+          ...(sampled?.networkRxBytes === undefined
+            ? {}
+            : { networkRxBytes: sampled.networkRxBytes, networkTxBytes: sampled.networkTxBytes }),
+          ...counted,
+        }
+      : sampled;
+    let run: number | undefined;
+    try {
+      const inspected = await this.container.inspect();
+      const state = inspected.State;
+      const limit = inspected.HostConfig.Memory ?? 0;
+      // Killed for memory: usage reached the limit, whether or not a sample caught it.
+      if (state.OOMKilled && limit > 0)
+        usage = {
+          ...(usage ?? { source: 'docker-stats' }),
+          memoryPeakBytes: Math.max(usage?.memoryPeakBytes ?? 0, limit),
+        };
+      const started = Date.parse(state.StartedAt);
+      const finished = Date.parse(state.FinishedAt);
+      // The engine's own clock, to the nanosecond (Date keeps the millisecond).
+      if (started > 0 && finished >= started) run = (finished - started) / 1000;
+    } catch {
+      // Gone already: the run's own clock stands in (cook.ts).
+    }
+    return {
+      phases: { ...this.phases, ...(run === undefined ? {} : { run_seconds: run }) },
+      ...(usage ? { usage } : {}),
+    };
   }
 
   output(onChunk: (chunk: OutputChunk) => void, signal?: AbortSignal): Promise<void> {

@@ -2,11 +2,18 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { V1Job, V1Pod, V1ContainerStatus } from '@kubernetes/client-node';
+import type { CoreV1Event, V1Job, V1Pod, V1ContainerStatus } from '@kubernetes/client-node';
 import { stringify } from 'yaml';
 import type { KubernetesTarget } from '../../config/kubernetes.js';
 import { Labels } from '../../config/names.js';
-import type { ContainerRuntime, ExitStatus, OutputChunk, RunSpec, Workload } from '../types.js';
+import type {
+  ContainerRuntime,
+  ExitStatus,
+  OutputChunk,
+  RunSpec,
+  Workload,
+  WorkloadReport,
+} from '../types.js';
 import { apiMessage, type Cluster, connect, statusOf, withRetries } from './client.js';
 import {
   buildJobObjects,
@@ -27,6 +34,7 @@ import {
   READY_MARKER,
   sendMounts,
 } from './transfer.js';
+import { parseUsage } from '../usage.js';
 import { listAndWatch } from './watch.js';
 
 /** Waiting reasons that no amount of waiting mends: the run fails at once, with the reason. */
@@ -466,6 +474,31 @@ function workloadStatus(pod: V1Pod): V1ContainerStatus | undefined {
   return pod.status?.containerStatuses?.find((s) => s.name === WORKLOAD_CONTAINER);
 }
 
+function eventTime(event: CoreV1Event): number {
+  const time = event.eventTime ?? event.firstTimestamp ?? event.metadata?.creationTimestamp;
+  return time ? new Date(time).getTime() : 0;
+}
+
+/** Go's time.Duration text (`1.5s`, `532ms`, `1m2.5s`) → seconds. */
+export function goDuration(text: string): number | undefined {
+  const units: Record<string, number> = {
+    ns: 1e-9,
+    us: 1e-6,
+    µs: 1e-6,
+    ms: 1e-3,
+    s: 1,
+    m: 60,
+    h: 3600,
+  };
+  let total = 0;
+  let matched = '';
+  for (const part of text.matchAll(/(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/g)) {
+    total += Number(part[1]) * units[part[2]!]!;
+    matched += part[0];
+  }
+  return matched === text && matched !== '' ? total : undefined;
+}
+
 function keeperStatus(pod: V1Pod): V1ContainerStatus | undefined {
   return pod.status?.initContainerStatuses?.find((s) => s.name === KEEPER_CONTAINER);
 }
@@ -502,6 +535,12 @@ class KubernetesWorkload implements Workload {
   private collecting: Promise<string | undefined> | undefined;
   private stopping = false;
   private readonly scratch = mkdtempSync(path.join(os.tmpdir(), 'cook-transfer-'));
+  /** When each pod was first seen created, scheduled, running and ended (this runner's clock). */
+  private readonly marks = new Map<
+    string,
+    { seen: number; scheduled?: number; running?: number; ended?: number }
+  >();
+  private copyBackSeconds: number | undefined;
 
   constructor(
     private readonly cluster: Cluster,
@@ -564,6 +603,7 @@ class KubernetesWorkload implements Workload {
     if (!this.pods.has(name)) this.order.push(name);
     if (type !== 'DELETED') this.pods.set(name, pod);
     const scheduled = pod.status?.conditions?.find((c) => c.type === 'PodScheduled');
+    this.mark(name, pod, scheduled?.status === 'True');
     if (scheduled?.status === 'True')
       this.sayOnce(`${name}/scheduled`, `Pod ${name} scheduled on node ${pod.spec?.nodeName}.`);
     if (scheduled?.status === 'False' && scheduled.reason === 'Unschedulable') {
@@ -656,6 +696,59 @@ class KubernetesWorkload implements Workload {
       void this.logEvents(name);
     }
     this.changed();
+  }
+
+  private mark(name: string, pod: V1Pod, scheduled: boolean): void {
+    const now = Date.now();
+    let marks = this.marks.get(name);
+    if (!marks) this.marks.set(name, (marks = { seen: now }));
+    if (scheduled) marks.scheduled ??= now;
+    const state = workloadStatus(pod)?.state;
+    if (state?.running || state?.terminated) marks.running ??= now;
+    if (state?.terminated) marks.ended ??= now;
+  }
+
+  /**
+   * The newest pod's phases as this runner saw them, the kubelet's own pull time from the pod's
+   * events, and the counters the workload's shell left in its termination message.
+   */
+  async report(): Promise<WorkloadReport> {
+    const name = this.order.at(-1);
+    const marks = name ? this.marks.get(name) : undefined;
+    const seconds = (from: number | undefined, to: number | undefined) =>
+      from !== undefined && to !== undefined && to >= from ? (to - from) / 1000 : undefined;
+    const phases: Record<string, number | undefined> = {
+      schedule_seconds: seconds(marks?.seen, marks?.scheduled),
+      start_seconds: seconds(marks?.scheduled, marks?.running),
+      run_seconds: seconds(marks?.running, marks?.ended),
+      copy_back_seconds: this.copyBackSeconds,
+    };
+    if (name) phases.pull_seconds = await this.pullSeconds(name).catch(() => undefined);
+    const terminated = name
+      ? workloadStatus(this.pods.get(name) ?? {})?.state?.terminated
+      : undefined;
+    const usage = parseUsage(terminated?.message);
+    return {
+      phases: Object.fromEntries(
+        Object.entries(phases).filter((entry): entry is [string, number] => entry[1] !== undefined),
+      ),
+      ...(usage ? { usage } : {}),
+    };
+  }
+
+  /** The kubelet's "Successfully pulled image … in 1.2s" for the pod's first container; 0 when present. */
+  private async pullSeconds(pod: string): Promise<number | undefined> {
+    const events = await this.cluster.core.listNamespacedEvent({
+      namespace: this.cluster.namespace,
+      fieldSelector: `involvedObject.name=${pod}`,
+    });
+    const pulled = events.items
+      .filter((e) => e.reason === 'Pulled')
+      .sort((a, b) => eventTime(a) - eventTime(b))[0];
+    if (!pulled?.message) return undefined;
+    if (/already present/i.test(pulled.message)) return 0;
+    const took = / in ((?:\d+(?:\.\d+)?(?:ns|us|µs|ms|s|m|h))+)/.exec(pulled.message);
+    return took ? goDuration(took[1]!) : undefined;
   }
 
   private onJob(type: string, job: V1Job): void {
@@ -773,6 +866,7 @@ class KubernetesWorkload implements Workload {
         this.scratch,
       );
       await applyCollected(collected, this.transfer.mounts, this.transfer.workspace);
+      this.copyBackSeconds = (Date.now() - started) / 1000;
       this.log(
         `Brought back what the run made from pod ${pod}${collected.bundle ? ' (with new commits)' : ''} (${((Date.now() - started) / 1000).toFixed(1)}s).`,
       );

@@ -24,6 +24,7 @@ import type { PullPolicy } from '../../config/settings.js';
 import type { RunSpec } from '../types.js';
 import { registryOf } from '../docker/image.js';
 import { CONTROL_DIR, KEEPER_CONTAINER, KEEPER_SCRIPT, READY_MARKER } from './transfer.js';
+import { usageWrapper } from '../usage.js';
 
 /** The workload's container name: podFailurePolicy and log reads name it. */
 export const WORKLOAD_CONTAINER = 'workload';
@@ -208,7 +209,15 @@ export function buildJobObjects(spec: RunSpec, options: JobOptions): JobObjects 
               name: WORKLOAD_CONTAINER,
               image: container.image,
               imagePullPolicy: PULL_POLICIES[container.pullPolicy],
-              command,
+              // The workload, in a shell that passes signals on and leaves its cgroup counters
+              // in the termination message when it exits (runtime/usage.ts).
+              command: [
+                'sh',
+                '-c',
+                usageWrapper('/dev/termination-log'),
+                'cook-workload',
+                ...command,
+              ],
               workingDir: spec.workdir,
               env,
               resources: resources(spec),

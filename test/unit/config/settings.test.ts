@@ -194,3 +194,49 @@ describe('splitting inputs', () => {
     expect(() => build(inputs)).toThrow(message);
   });
 });
+
+describe('report inputs', () => {
+  const command = { command: 'true' } as const;
+  it('reads retention-days, and refuses what the artifact service would not take', () => {
+    expect(settingsFor({ ...command, 'retention-days': '7' }).retentionDays).toBe(7);
+    expect(settingsFor(command).retentionDays).toBeUndefined();
+    for (const bad of ['0', '91', '7d', '-1']) {
+      expect(() => settingsFor({ ...command, 'retention-days': bad })).toThrow(
+        `Input 'retention-days' has invalid value "${bad}": expected a whole number of days from 1 to 90`,
+      );
+    }
+  });
+  it('needs a token to comment, and masks it', () => {
+    expect(() => settingsFor({ ...command, comment: 'true' })).toThrow(
+      /Input 'github-token' .*a token that may write pull-request comments/,
+    );
+    const masked: string[] = [];
+    const settings = buildSettings(
+      (name) =>
+        ({ ...command, comment: 'true', 'github-token': 'ghs_secret' })[name as string] ?? '',
+      { GITHUB_WORKSPACE: workspace },
+      { onSecret: (value) => masked.push(value) },
+    );
+    expect(settings.comment).toBe(true);
+    expect(masked).toContain('ghs_secret');
+  });
+  it('finds the pull request in the event, and the run link', () => {
+    const event = path.join(workspace, 'event.json');
+    writeFileSync(event, JSON.stringify({ pull_request: { number: 42 } }));
+    const { github } = settingsFor(command, {
+      GITHUB_EVENT_PATH: event,
+      GITHUB_REPOSITORY: 'o/r',
+      GITHUB_RUN_ID: '9',
+      GITHUB_RUN_ATTEMPT: '2',
+      GITHUB_WORKFLOW: 'CI',
+    });
+    expect(github.pullRequest).toBe(42);
+    expect(github.workflow).toBe('CI');
+    expect(github.runUrl).toBe('https://github.com/o/r/actions/runs/9/attempts/2');
+    expect(github.apiUrl).toBe('https://api.github.com');
+    writeFileSync(event, JSON.stringify({ issue: { number: 5, pull_request: {} } }));
+    expect(settingsFor(command, { GITHUB_EVENT_PATH: event }).github.pullRequest).toBe(5);
+    writeFileSync(event, JSON.stringify({ issue: { number: 5 } }));
+    expect(settingsFor(command, { GITHUB_EVENT_PATH: event }).github.pullRequest).toBeUndefined();
+  });
+});

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { judge } from '../../../src/cook.js';
 import type { RunOutcome } from '../../../src/report/outcome.js';
 import { metrics, outcomeOutputs } from '../../../src/report/outputs.js';
-import { escapeMarkdown, summaryMarkdown } from '../../../src/report/summary.js';
+import { escapeMarkdown, runSummary } from '../../../src/report/summary.js';
 
 const outcome: RunOutcome = {
   status: 'failed',
@@ -71,15 +71,27 @@ describe('outputs', () => {
 
 describe('summary', () => {
   it('puts status, runtime, image, duration and exit code first, and escapes HTML', () => {
-    const md = summaryMarkdown(outcome, 'cook-action: <b>wf</b>');
-    expect(md).toContain('### cook-action: &lt;b&gt;wf&lt;/b&gt;');
-    expect(md).toContain('| Status | ❌ failed |');
-    expect(md).toContain('| Runtime | docker |');
-    expect(md).toContain('| Image | `debian:bookworm-slim` |');
-    expect(md).toContain('| Duration | 2.5 s |');
-    expect(md).toContain('| Exit code | 7 |');
-    expect(md).toContain('Why: exit code 7 &lt;script&gt;');
-    expect(md).not.toContain('<script>');
+    const { markdown } = runSummary({
+      title: 'cook-action: <b>wf</b>',
+      outcome: {
+        ...outcome,
+        logTail: [
+          '<img src=x onerror=alert(1)>',
+          '\x1b[2m2026\x1b[0m \x1b[32m INFO\x1b[0m last line',
+        ],
+      },
+      metrics: { ...metrics(outcome), cpu_seconds: 1.5, memory_peak_bytes: 3 * 1024 * 1024 },
+    });
+    expect(markdown).toContain('### ❌ cook-action: &lt;b&gt;wf&lt;/b&gt;');
+    expect(markdown).toContain('| Status | Runtime | Image | Duration | Exit code |');
+    expect(markdown).toContain(
+      '| ❌ failed | docker | <code>debian:bookworm-slim</code> | 2.5 s | 7 |',
+    );
+    expect(markdown).toContain('Why: exit code 7 &lt;script&gt;');
+    expect(markdown).toContain('| workload | 1.5 s | 3.0 MiB | — | — |');
+    expect(markdown).toContain('&lt;img src=x onerror=alert(1)&gt;\n2026  INFO last line</pre>');
+    expect(markdown).not.toContain('<script>');
+    expect(markdown).not.toContain('<img');
   });
   it('escapes table breakers', () => {
     expect(escapeMarkdown('a|b\nc')).toBe('a&#124;b c');

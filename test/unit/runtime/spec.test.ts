@@ -77,7 +77,13 @@ describe('containerCreateOptions', () => {
       host,
     );
     const body = containerCreateOptions(spec, undefined);
-    expect(body.Entrypoint).toEqual(['sh']);
+    expect(body.Entrypoint).toEqual([
+      'sh',
+      '-c',
+      expect.stringContaining('"$@" &'),
+      'cook-workload',
+      'sh',
+    ]);
     expect(body.Cmd).toEqual(['-c', 'echo hi']);
     expect(body.WorkingDir).toBe('/workspace');
     expect(body.HostConfig).toMatchObject({

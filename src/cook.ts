@@ -25,7 +25,11 @@ export const TIMEOUT_GRACE_SECONDS = 10;
  * read the tail of the log and remove what was created (DESIGN rule 4: done within 7 s).
  */
 export const CANCEL_GRACE_SECONDS = 2;
-/** How long output may trail the exit before it is given up on (a child holding the pipe). */
+/**
+ * How long output may stall after the exit before it is given up on (a child holding the pipe).
+ * Output still arriving is awaited however long it takes: a burst of a million lines is read to
+ * its end.
+ */
 const OUTPUT_DRAIN_MS = 15_000;
 /** How long after its own deadline an engine that enforces timeouts gets to report one. */
 const ENGINE_TIMEOUT_BACKSTOP_MS = 180_000;
@@ -120,8 +124,11 @@ export async function cook(settings: Settings, deps: CookDeps): Promise<RunOutco
       stderr: new LineSplitter(),
     };
     const outputStop = new AbortController();
+    // The real clock: stalls are measured in real time whatever clock the outcome uses.
+    let lastOutputAt = Date.now();
     const onChunk = ({ stream, data }: OutputChunk) => {
       firstOutputAt ??= now();
+      lastOutputAt = Date.now();
       for (const line of splitters[stream].push(data)) sink.relay(stream, line);
     };
     const outputDone = workload.output(onChunk, outputStop.signal).catch((error: unknown) => {
@@ -155,10 +162,13 @@ export async function cook(settings: Settings, deps: CookDeps): Promise<RunOutco
       exit = verdict.exit;
     }
 
-    const drained = await withDeadline(
-      outputDone.then(() => true),
-      status === 'cancelled' ? OUTPUT_DRAIN_CANCELLED_MS : OUTPUT_DRAIN_MS,
-    ).catch(() => false);
+    const drained =
+      status === 'cancelled'
+        ? await withDeadline(
+            outputDone.then(() => true),
+            OUTPUT_DRAIN_CANCELLED_MS,
+          ).catch(() => false)
+        : await untilStalled(outputDone, () => lastOutputAt, OUTPUT_DRAIN_MS);
     if (!drained) {
       outputStop.abort();
       sink.note('The output did not end after the workload exited; stopped reading it.');
@@ -307,6 +317,27 @@ function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
     signal.addEventListener('abort', onAbort, { once: true });
     promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
   });
+}
+
+/** True when done settles; false once no output has come for stallMs (counted from now at least). */
+async function untilStalled(
+  done: Promise<void>,
+  lastOutputAt: () => number,
+  stallMs: number,
+): Promise<boolean> {
+  const since = Date.now();
+  const quietFor = () => Date.now() - Math.max(since, lastOutputAt());
+  while (quietFor() < stallMs) {
+    const wait = Math.min(1000, Math.max(50, stallMs - quietFor()));
+    if (
+      await withDeadline(done, wait).then(
+        () => true,
+        () => false,
+      )
+    )
+      return true;
+  }
+  return false;
 }
 
 function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {

@@ -118,6 +118,23 @@ describe.each(['docker', 'local'] as const)('the %s runtime', (runtime) => {
   });
 });
 
+describe('the local runtime alone', () => {
+  it('stops waiting for output that stalls after the exit (a child holding the pipe)', async () => {
+    const started = Date.now();
+    const { outcome, shown } = await run('local', {
+      command: 'echo before; sleep 25 & echo after; exit 0',
+    });
+    expect(outcome.status).toBe('succeeded');
+    expect(shown).toEqual(expect.arrayContaining(['before', 'after']));
+    expect(shown).toContain(
+      'The output did not end after the workload exited; stopped reading it.',
+    );
+    // Fifteen quiet seconds after the exit, not the sleep's twenty-five.
+    expect(Date.now() - started).toBeGreaterThan(14_000);
+    expect(Date.now() - started).toBeLessThan(24_000);
+  });
+});
+
 describe('the docker runtime alone', () => {
   it('names an out-of-memory kill as such, with exit code 137', async () => {
     const { outcome } = await run('docker', {

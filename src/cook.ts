@@ -35,7 +35,7 @@ const OUTPUT_DRAIN_MS = 15_000;
 const ENGINE_TIMEOUT_BACKSTOP_MS = 180_000;
 const OUTPUT_DRAIN_CANCELLED_MS = 1_500;
 /** How long the runtime may take to say what the workload used before it is given up on. */
-const REPORT_DEADLINE_MS = 5_000;
+const REPORT_DEADLINE_MS = 10_000;
 
 export interface CookDeps {
   readonly runtime: ContainerRuntime;

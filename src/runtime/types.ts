@@ -64,8 +64,11 @@ export interface ExitStatus {
  * the peak. Absent fields were not available (no network, or the engine does not count them).
  */
 export interface ResourceUsage {
-  /** Where the numbers come from: Docker's stats API, or the container's own cgroup counters. */
-  readonly source: 'docker-stats' | 'cgroup';
+  /**
+   * Where the numbers come from: the container's own cgroup counters, Docker's stats API, or
+   * (when nothing could count) an out-of-memory kill, which puts the peak at the limit.
+   */
+  readonly source: 'cgroup' | 'docker-stats' | 'oom-kill';
   readonly cpuSeconds?: number;
   readonly memoryPeakBytes?: number;
   readonly networkRxBytes?: number;

@@ -92,7 +92,7 @@ describe.each(['docker', 'kubernetes'] as const)('resource usage on %s', (runtim
   }
 
   it('still names an out-of-memory kill, with exit code 137', async () => {
-    const { outcome } = await cookWith(
+    const { outcome, shown } = await cookWith(
       {
         ...targets[runtime],
         image: g.busyboxImage,
@@ -105,7 +105,10 @@ describe.each(['docker', 'kubernetes'] as const)('resource usage on %s', (runtim
     expect(outcome.status).toBe('failed');
     expect(outcome.exitCode).toBe(137);
     expect(outcome.oomKilled).toBe(true);
-    // Killed at the limit: that is the peak, whether or not a sample caught it.
+    // Killed at the limit: that is the peak, whether or not anything counted it.
+    expect(['cgroup', 'docker-stats', 'oom-kill'], shown.join('\n')).toContain(
+      outcome.usage?.source,
+    );
     expect(outcome.usage?.memoryPeakBytes).toBeGreaterThan(30 * MiB);
     expect(outcome.usage?.memoryPeakBytes).toBeLessThanOrEqual(32 * MiB + MiB);
   });

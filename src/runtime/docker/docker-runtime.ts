@@ -279,7 +279,7 @@ class DockerWorkload implements Workload {
       // Killed for memory: usage reached the limit, whether or not a sample caught it.
       if (state.OOMKilled && limit > 0)
         usage = {
-          ...(usage ?? { source: 'docker-stats' }),
+          ...(usage ?? { source: 'oom-kill' }),
           memoryPeakBytes: Math.max(usage?.memoryPeakBytes ?? 0, limit),
         };
       const started = Date.parse(state.StartedAt);

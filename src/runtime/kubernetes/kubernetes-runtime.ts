@@ -723,11 +723,24 @@ class KubernetesWorkload implements Workload {
       run_seconds: seconds(marks?.running, marks?.ended),
       copy_back_seconds: this.copyBackSeconds,
     };
-    if (name) phases.pull_seconds = await this.pullSeconds(name).catch(() => undefined);
+    // A busy API server must not cost the counters: the events get three seconds.
+    if (name)
+      phases.pull_seconds = await Promise.race([
+        this.pullSeconds(name).catch(() => undefined),
+        new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 3000).unref()),
+      ]);
     const terminated = name
       ? workloadStatus(this.pods.get(name) ?? {})?.state?.terminated
       : undefined;
-    const usage = parseUsage(terminated?.message);
+    let usage = parseUsage(terminated?.message);
+    if (!usage && terminated?.reason === 'OOMKilled') {
+      // The kill can take the counting shell too; the peak is still known: the limit.
+      const limit = this.pods
+        .get(name!)
+        ?.spec?.containers.find((c) => c.name === WORKLOAD_CONTAINER)?.resources?.limits?.memory;
+      if (limit !== undefined && /^\d+$/.test(limit))
+        usage = { source: 'oom-kill', memoryPeakBytes: Number(limit) };
+    }
     return {
       phases: Object.fromEntries(
         Object.entries(phases).filter((entry): entry is [string, number] => entry[1] !== undefined),

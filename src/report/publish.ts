@@ -6,7 +6,12 @@
 import type { Settings } from '../config/settings.js';
 import { Outputs, type OutputName } from '../config/names.js';
 import { commentBody, upsertComment } from './comment.js';
-import { publishRunArtifact, type PublishedRunArtifact, type RunPart } from './run-artifact.js';
+import {
+  publishRunArtifact,
+  type PublishedRunArtifact,
+  type RunArtifactAnnounce,
+  type RunPart,
+} from './run-artifact.js';
 import { type ArtifactPointer, shortSummary, type SummaryParts } from './summary.js';
 
 export interface ReportInput {
@@ -22,10 +27,7 @@ export interface ReportInput {
   readonly parts?: readonly RunPart[];
 }
 
-export interface ReportDeps {
-  readonly note: (message: string) => void;
-  readonly notice: (message: string) => void;
-  readonly warning: (message: string) => void;
+export interface ReportDeps extends RunArtifactAnnounce {
   readonly setOutput: (name: OutputName, value: string) => void;
   /** Appends to the job summary (GitHub) or shows it (elsewhere). */
   readonly writeSummary?: (markdown: string) => Promise<void>;

@@ -38,6 +38,7 @@ import type { GitHubContext, Settings } from '../config/settings.js';
 import type { ShardEntry } from '../config/shard.js';
 import { prodigyHomeIn } from '../runtime/spec.js';
 import { uploadArtifact } from './artifacts.js';
+import { formatBytes } from './summary.js';
 
 /** What the run's artifact needs to know of the settings; a whole Settings will do. */
 export interface RunArtifactSettings extends Pick<
@@ -464,19 +465,6 @@ async function recordFiles(
   return found;
 }
 
-/** Sizes for people: 812 bytes, 4.1 KiB, 2.3 MiB. */
-export function formatSize(bytes: number): string {
-  if (bytes < 1024) return `${bytes} bytes`;
-  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
-  let value = bytes / 1024;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return `${value.toFixed(1)} ${units[unit]}`;
-}
-
 /**
  * Stages the run's artifact and uploads it when there is an artifact service; without one the
  * staged folder stays and a notice says where. A failed upload throws, naming the artifact and
@@ -517,7 +505,7 @@ export async function publishRunArtifact(
       `Put ${from} in artifact ${name} as ${to}: the artifact service refuses some characters in paths.`,
     );
   }
-  const summary = `${staged.files.length} files, ${formatSize(staged.bytes)}`;
+  const summary = `${staged.files.length} files, ${formatBytes(staged.bytes)}`;
   const result = { name, dir: staged.dir, files: staged.files.length, bytes: staged.bytes };
   if (!settings.github.artifactService) {
     announce.notice(

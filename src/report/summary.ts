@@ -83,19 +83,30 @@ interface ResourceRow {
   readonly metrics: RunMetrics;
 }
 
+function metricNumber(m: RunMetrics | undefined, key: string): number | undefined {
+  return m && typeof m[key] === 'number' ? (m[key] as number) : undefined;
+}
+
+/** The CPU, peak memory, network and disk cells of a row, in the tables' column order. */
+function usageCells(m: RunMetrics | undefined): string {
+  const pair = (a: string, b: string) =>
+    metricNumber(m, a) === undefined && metricNumber(m, b) === undefined
+      ? '—'
+      : `${formatBytes(metricNumber(m, a))} / ${formatBytes(metricNumber(m, b))}`;
+  return [
+    formatSeconds(metricNumber(m, 'cpu_seconds')),
+    formatBytes(metricNumber(m, 'memory_peak_bytes')),
+    pair('network_rx_bytes', 'network_tx_bytes'),
+    pair('block_read_bytes', 'block_write_bytes'),
+  ].join(' | ');
+}
+
 function resourcesTable(rows: readonly ResourceRow[]): string[] {
-  const number = (m: RunMetrics, key: string) =>
-    typeof m[key] === 'number' ? (m[key] as number) : undefined;
-  if (!rows.some((r) => number(r.metrics, 'cpu_seconds') !== undefined)) return [];
-  const pair = (a: number | undefined, b: number | undefined) =>
-    a === undefined && b === undefined ? '—' : `${formatBytes(a)} / ${formatBytes(b)}`;
+  if (!rows.some((r) => metricNumber(r.metrics, 'cpu_seconds') !== undefined)) return [];
   return [
     '| | CPU | Peak memory | Network in / out | Disk read / write |',
     '|---|--:|--:|--:|--:|',
-    ...rows.map(
-      (r) =>
-        `| ${escapeMarkdown(r.label)} | ${formatSeconds(number(r.metrics, 'cpu_seconds'))} | ${formatBytes(number(r.metrics, 'memory_peak_bytes'))} | ${pair(number(r.metrics, 'network_rx_bytes'), number(r.metrics, 'network_tx_bytes'))} | ${pair(number(r.metrics, 'block_read_bytes'), number(r.metrics, 'block_write_bytes'))} |`,
-    ),
+    ...rows.map((r) => `| ${escapeMarkdown(r.label)} | ${usageCells(r.metrics)} |`),
     '',
   ];
 }
@@ -121,11 +132,8 @@ function phasesTable(metrics: RunMetrics): string[] {
   ];
 }
 
-function headline(
-  title: string,
-  outcome: RunOutcome,
-  status: RunOutcome['status'] = outcome.status,
-): string[] {
+function headline(title: string, outcome: RunOutcome): string[] {
+  const { status } = outcome;
   return [
     `### ${ICONS[status]} ${escapeMarkdown(title)}`,
     '',
@@ -319,20 +327,14 @@ export function mapReduceSummary(facts: MapReduceFacts): SummaryParts {
   lines.push(...shardsGantt(facts));
 
   const shards = facts.shards.length;
-  const number = (m: RunMetrics | undefined, key: string) =>
-    m && typeof m[key] === 'number' ? (m[key] as number) : undefined;
-  const pair = (m: RunMetrics | undefined, a: string, b: string) =>
-    number(m, a) === undefined && number(m, b) === undefined
-      ? '—'
-      : `${formatBytes(number(m, a))} / ${formatBytes(number(m, b))}`;
   const shardRows = facts.shards.map(
     (s) =>
-      `| ${s.shard + 1}/${shards} | ${ICONS[s.status]} ${s.status === 'missing' ? 'never reported' : s.status} | ${s.size} | ${formatSeconds(s.durationSeconds)} | ${formatSeconds(number(s.metrics, 'cpu_seconds'))} | ${formatBytes(number(s.metrics, 'memory_peak_bytes'))} | ${pair(s.metrics, 'network_rx_bytes', 'network_tx_bytes')} | ${pair(s.metrics, 'block_read_bytes', 'block_write_bytes')} |`,
+      `| ${s.shard + 1}/${shards} | ${ICONS[s.status]} ${s.status === 'missing' ? 'never reported' : s.status} | ${s.size} | ${formatSeconds(s.durationSeconds)} | ${usageCells(s.metrics)} |`,
   );
   if (facts.reduce) {
-    const m = facts.reduce.metrics;
+    const { outcome: reduced, metrics: m } = facts.reduce;
     shardRows.push(
-      `| reduce | ${ICONS[facts.reduce.outcome.status]} ${facts.reduce.outcome.status} | — | ${formatSeconds(facts.reduce.outcome.durationSeconds)} | ${formatSeconds(number(m, 'cpu_seconds'))} | ${formatBytes(number(m, 'memory_peak_bytes'))} | ${pair(m, 'network_rx_bytes', 'network_tx_bytes')} | ${pair(m, 'block_read_bytes', 'block_write_bytes')} |`,
+      `| reduce | ${ICONS[reduced.status]} ${reduced.status} | — | ${formatSeconds(reduced.durationSeconds)} | ${usageCells(m)} |`,
     );
   }
   lines.push(

@@ -13,10 +13,12 @@ import type {
   Workload,
   WorkloadReport,
 } from '../types.js';
+import { engineCall, waitForExit } from './engine.js';
 import { dockerMessage, ignoreGone, statusCode } from './errors.js';
 import { ensureImage } from './image.js';
 import { dockerLogSource, followLogs } from './log-follower.js';
 import { StatsFollower } from './stats.js';
+import { isConnectionDrop } from '../log-cursor.js';
 import { parseUsage, usageWrapper } from '../usage.js';
 
 /** Where the container sees the run's control folder (RunSpec.controlDir). */
@@ -144,7 +146,7 @@ class DockerRuntime implements ContainerRuntime {
     const container = spec.container;
     if (!container) throw new Error('The Docker runtime needs a container spec.');
     try {
-      await this.docker.ping();
+      await engineCall('ping', () => this.docker.ping(), { retries: 2, deadlineMs: 10_000 });
     } catch (error) {
       throw new Error(
         `The Docker engine does not answer (${dockerMessage(error)}). Is Docker running, and DOCKER_HOST right?`,
@@ -183,13 +185,14 @@ class DockerRuntime implements ContainerRuntime {
     const startedAt = Date.now();
     let container: Docker.Container;
     try {
-      container = await this.docker.createContainer(containerCreateOptions(spec, this.networkName));
+      container = await this.createContainer(spec);
     } catch (error) {
       throw new Error(`Creating the container: ${dockerMessage(error)}`, { cause: error });
     }
     this.created.containers.push(container.id);
     try {
-      await container.start();
+      // 304: an earlier attempt, whose answer was lost, started it already.
+      await engineCall('start', () => ignoreGone(() => container.start()));
     } catch (error) {
       throw new Error(`Starting the container: ${dockerMessage(error)}`, { cause: error });
     }
@@ -204,6 +207,33 @@ class DockerRuntime implements ContainerRuntime {
     );
   }
 
+  /**
+   * Creates the container; when the connection drops before the answer, the name tells whether
+   * the engine created it anyway (a second create is refused with 409).
+   */
+  private async createContainer(spec: RunSpec): Promise<Docker.Container> {
+    const options = containerCreateOptions(spec, this.networkName);
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.docker.createContainer(options);
+      } catch (error) {
+        const lost = isConnectionDrop(error) && attempt < 5;
+        if (lost) {
+          await new Promise((resolve) => setTimeout(resolve, 200 * (attempt + 1)));
+          continue;
+        }
+        if (statusCode(error) === 409 && attempt > 0) {
+          const info = await engineCall('inspect', () =>
+            this.docker.getContainer(spec.name).inspect(),
+          );
+          if (info.Config.Labels?.[Labels.run] === spec.labels[Labels.run])
+            return this.docker.getContainer(info.Id);
+        }
+        throw error;
+      }
+    }
+  }
+
   private assertOpen(): void {
     if (this.closed) throw new Error('The run was cleaned up; nothing more is created.');
   }
@@ -212,14 +242,16 @@ class DockerRuntime implements ContainerRuntime {
     this.closed = true;
     const failures: string[] = [];
     for (const id of this.created.containers.splice(0)) {
-      await ignoreGone(() => this.docker.getContainer(id).remove({ force: true, v: true })).catch(
-        (error: unknown) => failures.push(`container ${id.slice(0, 12)}: ${dockerMessage(error)}`),
+      await engineCall('remove', () =>
+        ignoreGone(() => this.docker.getContainer(id).remove({ force: true, v: true })),
+      ).catch((error: unknown) =>
+        failures.push(`container ${id.slice(0, 12)}: ${dockerMessage(error)}`),
       );
     }
     for (const name of this.created.networks.splice(0)) {
-      await ignoreGone(() => this.docker.getNetwork(name).remove()).catch((error: unknown) =>
-        failures.push(`network ${name}: ${dockerMessage(error)}`),
-      );
+      await engineCall('remove network', () =>
+        ignoreGone(() => this.docker.getNetwork(name).remove()),
+      ).catch((error: unknown) => failures.push(`network ${name}: ${dockerMessage(error)}`));
     }
     if (failures.length > 0) throw new Error(`Could not remove ${failures.join('; ')}`);
   }
@@ -227,14 +259,20 @@ class DockerRuntime implements ContainerRuntime {
   async sweep(runId: string): Promise<string[]> {
     const filters = { label: [`${Labels.run}=${runId}`] };
     const removed: string[] = [];
-    const containers = await this.docker.listContainers({ all: true, filters });
+    const containers = await engineCall('list containers', () =>
+      this.docker.listContainers({ all: true, filters }),
+    );
     for (const info of containers) {
-      await ignoreGone(() => this.docker.getContainer(info.Id).remove({ force: true, v: true }));
+      await engineCall('remove', () =>
+        ignoreGone(() => this.docker.getContainer(info.Id).remove({ force: true, v: true })),
+      );
       removed.push(`container ${info.Names[0]?.replace(/^\//, '') ?? info.Id.slice(0, 12)}`);
     }
-    const networks = await this.docker.listNetworks({ filters });
+    const networks = await engineCall('list networks', () => this.docker.listNetworks({ filters }));
     for (const info of networks) {
-      await ignoreGone(() => this.docker.getNetwork(info.Id).remove());
+      await engineCall('remove network', () =>
+        ignoreGone(() => this.docker.getNetwork(info.Id).remove()),
+      );
       removed.push(`network ${info.Name}`);
     }
     return removed;
@@ -273,7 +311,7 @@ class DockerWorkload implements Workload {
       : sampled;
     let run: number | undefined;
     try {
-      const inspected = await this.container.inspect();
+      const inspected = await engineCall('inspect', () => this.container.inspect());
       const state = inspected.State;
       const limit = inspected.HostConfig.Memory ?? 0;
       // Killed for memory: usage reached the limit, whether or not a sample caught it.
@@ -302,17 +340,10 @@ class DockerWorkload implements Workload {
   }
 
   async wait(): Promise<ExitStatus> {
-    // A dropped wait connection is not an exit: ask again until the engine says it ended.
-    for (let attempt = 0; ; attempt++) {
-      try {
-        await this.container.wait();
-        break;
-      } catch (error) {
-        if (statusCode(error) === 404 || attempt >= 5) throw error;
-        await new Promise((resolve) => setTimeout(resolve, 200 * (attempt + 1)));
-      }
-    }
-    const state = (await this.container.inspect()).State;
+    // A dropped wait connection is not an exit: ask again until the engine says it ended; the
+    // state is then read from the engine, never from the wait's own answer alone.
+    await waitForExit(this.docker.modem, this.id);
+    const state = (await engineCall('inspect', () => this.container.inspect())).State;
     return {
       exitCode: typeof state.ExitCode === 'number' && !state.Running ? state.ExitCode : undefined,
       oomKilled: state.OOMKilled,
@@ -321,6 +352,11 @@ class DockerWorkload implements Workload {
   }
 
   async stop(graceSeconds: number): Promise<void> {
-    await ignoreGone(() => this.container.stop({ t: graceSeconds }));
+    await engineCall(
+      'stop',
+      () => ignoreGone(() => this.container.stop({ t: graceSeconds })),
+      // The engine answers a stop only after the grace period.
+      { deadlineMs: (graceSeconds + 30) * 1000 },
+    );
   }
 }

@@ -7,6 +7,10 @@ import { Readable } from 'node:stream';
 import type Docker from 'dockerode';
 import { LogCursor, reconcileLog, timestampNanos } from '../log-cursor.js';
 import type { OutputChunk, StreamName } from '../types.js';
+import { engineCall } from './engine.js';
+
+/** The unfollowed read of the tail is short; past this it counts as a dropped connection. */
+const TAIL_DEADLINE_MS = 120_000;
 
 /** Docker's `since` query form: seconds.nanoseconds. */
 export function sinceParameter(nanos: bigint): string {
@@ -35,11 +39,15 @@ export function dockerLogSource(container: Docker.Container, modem: Docker['mode
         ...(signal ? { abortSignal: signal } : {}),
       };
       if (follow) return (await container.logs({ ...options, follow: true })) as Readable;
-      const buffer = await container.logs({ ...options, follow: false });
+      // A drop mid-body would leave this pending (engine.ts): bounded, and then read again.
+      const buffer = await engineCall('logs', () => container.logs({ ...options, follow: false }), {
+        deadlineMs: TAIL_DEADLINE_MS,
+        retries: 0,
+      });
       return Readable.from([buffer]);
     },
     async running() {
-      const info = await container.inspect();
+      const info = await engineCall('inspect', () => container.inspect());
       return info.State.Running || info.State.Restarting;
     },
     demux(stream, onFrame) {

@@ -5,7 +5,7 @@ import { uploadShardResults } from './mapreduce/artifacts.js';
 import { runShard } from './mapreduce/shard.js';
 import { downloadArtifact } from './report/artifacts.js';
 import { fanOutReport, runReport, shardReport, summaryTitle } from './report-inputs.js';
-import { beginStep, conclude, fanOutWithFolds, report, setOutcomeOutputs } from './step.js';
+import { beginStep, conclude, fanOutWithFolds, report, say, setOutcomeOutputs } from './step.js';
 
 /** Runs the main step; returns normally even when the run failed (the step is failed here). */
 export async function runAction(): Promise<void> {
@@ -17,9 +17,7 @@ export async function runAction(): Promise<void> {
   };
 
   if (settings.maxParallel !== undefined) {
-    const fanned = await fanOutWithFolds(step, settings.maxParallel, true, (message) =>
-      core.info(message),
-    );
+    const fanned = await fanOutWithFolds(step, settings.maxParallel, true, say);
     setOutcomeOutputs(fanned.outcome);
     if (fanned.reduced) core.setOutput(Outputs.results, fanned.reduced.file);
     await report(settings, fanOutReport(settings, fanned.outcome, fanned.shards, fanned.reduced));
@@ -31,12 +29,12 @@ export async function runAction(): Promise<void> {
     const entry = settings.shard;
     const shard = await runShard(settings, entry, {
       run: (s) => step.run(s, onStarted),
-      note: (message) => core.info(message),
+      note: say,
       ...(settings.github.artifactService ? { downloadPlan: downloadArtifact } : {}),
     });
     core.setOutput(Outputs.results, shard.file);
     await uploadShardResults(settings, shard, {
-      note: (message) => core.info(message),
+      note: say,
       notice: (message) => core.notice(message),
     });
     setOutcomeOutputs(shard.outcome);

@@ -14,6 +14,7 @@ import { planMatrix } from './mapreduce/matrix.js';
 import { makePlan } from './mapreduce/plan.js';
 import { runReduce } from './mapreduce/reduce.js';
 import { runShard } from './mapreduce/shard.js';
+import { inert } from './logs/inert.js';
 import { Masker } from './logs/masker.js';
 import type { RunOutcome } from './report/outcome.js';
 import { outcomeOutputs } from './report/outputs.js';
@@ -82,7 +83,8 @@ export async function runCli(argv: readonly string[]): Promise<number> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   const run = (s: Settings) => runLogged(s, masker, { signal: cancel.signal });
-  const note = (message: string) => process.stderr.write(`cook-action: ${masker.mask(message)}\n`);
+  const note = (message: string) =>
+    process.stderr.write(`cook-action: ${inert(masker.mask(message))}\n`);
   const print = (outputs: Partial<Record<OutputName, string>>) => {
     for (const [name, value] of Object.entries(outputs)) {
       process.stderr.write(`${name}=${masker.mask(value)}\n`);
@@ -159,7 +161,9 @@ export async function runCli(argv: readonly string[]): Promise<number> {
       print({ ...outcomeOutputs(outcome), ...reported });
     }
     if (outcome.status === 'succeeded') return 0;
-    process.stderr.write(`cook-action: the run ${outcome.status}: ${outcome.reason}\n`);
+    process.stderr.write(
+      `cook-action: the run ${outcome.status}: ${inert(masker.mask(outcome.reason))}\n`,
+    );
     return outcome.exitCode && outcome.exitCode > 0 && outcome.exitCode < 256
       ? outcome.exitCode
       : 1;

@@ -7,7 +7,7 @@ import { uploadPlan } from './mapreduce/artifacts.js';
 import { planMatrix } from './mapreduce/matrix.js';
 import { makePlan } from './mapreduce/plan.js';
 import { planSummary } from './report/summary.js';
-import { beginStep } from './step.js';
+import { beginStep, say } from './step.js';
 
 export async function runPlanAction(): Promise<void> {
   const step = beginStep();
@@ -15,15 +15,15 @@ export async function runPlanAction(): Promise<void> {
   const request = readShardRequest(actionInput);
   const planned = await makePlan(settings, request, {
     run: (s) => step.run(s),
-    note: (message) => core.info(message),
+    note: say,
   });
   const artifact = await uploadPlan(settings, planned, {
-    note: (message) => core.info(message),
+    note: say,
     notice: (message) => core.notice(message),
   });
   const { text, inline } = planMatrix(planned, artifact);
   if (!inline) {
-    core.info(
+    say(
       `The matrix would pass 256 KiB with the items in it; each shard reads its items from ${artifact ? `the artifact ${artifact}` : planned.dir}.`,
     );
   }
@@ -31,7 +31,7 @@ export async function runPlanAction(): Promise<void> {
   core.setOutput(Outputs.itemCount, String(planned.plan.itemCount));
   core.setOutput(Outputs.shardCount, String(planned.plan.shards.length));
   if (settings.summary) await core.summary.addRaw(planSummary(planned.plan), true).write();
-  core.info(
+  say(
     `Planned ${planned.plan.itemCount} item(s) in ${planned.plan.shards.length} shard(s) (plan ${planned.plan.id}).`,
   );
 }

@@ -1,5 +1,6 @@
 /** The post step: remove whatever this run left behind, found by the labels saved in state. */
 import * as core from '@actions/core';
+import { say } from './step.js';
 import { readKubernetesTarget, readRunState } from './config/action.js';
 import { createKubernetesRuntime } from './runtime/kubernetes/kubernetes-runtime.js';
 import { createDockerRuntime } from './runtime/docker/docker-runtime.js';
@@ -8,7 +9,7 @@ import { createLocalRuntime } from './runtime/local/local-runtime.js';
 export async function runPost(): Promise<void> {
   const state = readRunState();
   if (!state) {
-    core.info('Nothing to clean up: the main step created nothing.');
+    say('Nothing to clean up: the main step created nothing.');
     return;
   }
   let runtime;
@@ -18,11 +19,11 @@ export async function runPost(): Promise<void> {
     runtime = createKubernetesRuntime({ target, submitter: 'cook-action post' });
   } else if (state.docker) runtime = createDockerRuntime(state.docker);
   else {
-    core.info(`Nothing to clean up for runtime '${state.runtime}'.`);
+    say(`Nothing to clean up for runtime '${state.runtime}'.`);
     return;
   }
   const removed = await runtime.sweep(state.runId);
-  core.info(
+  say(
     removed.length === 0
       ? `Nothing left from run ${state.runId}.`
       : `Removed what run ${state.runId} left: ${removed.join(', ')}.`,

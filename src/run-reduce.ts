@@ -6,7 +6,7 @@ import { Outputs } from './config/names.js';
 import { downloadAllResults } from './mapreduce/artifacts.js';
 import { runReduce } from './mapreduce/reduce.js';
 import { mapReduceReport } from './report-inputs.js';
-import { beginStep, conclude, report, setOutcomeOutputs } from './step.js';
+import { beginStep, conclude, report, say, setOutcomeOutputs } from './step.js';
 
 export async function runReduceAction(): Promise<void> {
   const step = beginStep();
@@ -19,7 +19,7 @@ export async function runReduceAction(): Promise<void> {
   }
   const reduced = await runReduce(settings, given, {
     run: (s) => step.run(s),
-    note: (message) => core.info(message),
+    note: say,
     ...(settings.github.artifactService ? { downloadResults: downloadAllResults } : {}),
   });
   setOutcomeOutputs(reduced.outcome);

@@ -51,11 +51,11 @@ export async function runLogged(
       ...(options.foldGroups
         ? {
             group: async (title, body) => {
-              sink.note(`::group::${title}`);
+              sink.group(title);
               try {
                 return await body();
               } finally {
-                sink.note('::endgroup::');
+                sink.endGroup();
               }
             },
           }

@@ -7,6 +7,7 @@ import * as core from '@actions/core';
 import { readActionSettings, saveRunState } from './config/action.js';
 import { Outputs } from './config/names.js';
 import { dockerHostString, type Settings } from './config/settings.js';
+import { inert } from './logs/inert.js';
 import { Masker } from './logs/masker.js';
 import { CommandGuard } from './logs/stop-commands.js';
 import { ShardFolds } from './logs/shard-folds.js';
@@ -29,10 +30,21 @@ export interface Step {
   readonly run: (settings: Settings, onStarted?: (id: string) => void) => Promise<RunOutcome>;
 }
 
+/** Secrets known to this step, for say(); set by beginStep before any output. */
+let stepMasker: Masker | undefined;
+
+/**
+ * The action's own message on the step log: masked, then made inert, since it may quote what
+ * the workload wrote (a file name, an item id, an engine's message).
+ */
+export function say(message: string): void {
+  core.info(inert(stepMasker ? stepMasker.mask(message) : message));
+}
+
 export function beginStep(): Step {
   const cancel = new AbortController();
   const onSignal = (name: string) => () => {
-    if (!cancel.signal.aborted) core.info(`Received ${name}: cancelling the run.`);
+    if (!cancel.signal.aborted) say(`Received ${name}: cancelling the run.`);
     cancel.abort();
   };
   // Handlers stay installed: a second signal must not kill the cleanup under way.
@@ -40,6 +52,7 @@ export function beginStep(): Step {
   process.on('SIGTERM', onSignal('SIGTERM'));
 
   const masker = new Masker();
+  stepMasker = masker;
   const settings = readActionSettings((secret) => {
     masker.add(secret);
   });
@@ -77,7 +90,7 @@ export function conclude(outcome: RunOutcome, what = 'The run'): void {
       `${what} ${outcome.status === 'failed' ? 'failed' : `was ${outcome.status}`}: ${outcome.reason}.`,
     );
   } else {
-    core.info(`${what} succeeded (${outcome.reason}) in ${outcome.durationSeconds.toFixed(1)} s.`);
+    say(`${what} succeeded (${outcome.reason}) in ${outcome.durationSeconds.toFixed(1)} s.`);
   }
 }
 
@@ -122,7 +135,7 @@ export async function fanOutWithFolds(
     shardEnded: (index) => folds!.end(index),
     note,
     shardNote: (index, message) =>
-      folds!.writer(index).write(`${prefix(index)}${step.masker.mask(message)}\n`),
+      folds!.writer(index).write(`${prefix(index)}${inert(step.masker.mask(message))}\n`),
   });
 }
 
@@ -135,7 +148,7 @@ export function setOutcomeOutputs(outcome: RunOutcome): void {
 
 export async function report(settings: Settings, input: ReportInput): Promise<void> {
   await publishReport(settings, input, {
-    note: (message) => core.info(message),
+    note: say,
     notice: (message) => core.notice(message),
     warning: (message) => core.warning(message),
     setOutput: (name, value) => core.setOutput(name, value),

@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 
+import { inert } from './inert.js';
 import type { Masker } from './masker.js';
 import type { CommandGuard } from './stop-commands.js';
 
@@ -131,8 +132,24 @@ export class LogSink {
   note(text: string): void {
     this.#assertOpen();
     this.endRelay();
-    const masked = this.#masker.mask(text);
-    const prefixed = this.#linePrefix ? masked.replace(/^(?=.)/gm, this.#linePrefix) : masked;
+    this.#own(inert(this.#masker.mask(text)));
+  }
+
+  /** A folded section of the action's own output, `::group::` to `::endgroup::` on the runner. */
+  group(title: string): void {
+    this.#assertOpen();
+    this.endRelay();
+    this.#own(`::group::${inert(this.#masker.mask(title)).replace(/\r?\n/g, ' ')}`);
+  }
+
+  endGroup(): void {
+    this.#assertOpen();
+    this.endRelay();
+    this.#own('::endgroup::');
+  }
+
+  #own(text: string): void {
+    const prefixed = this.#linePrefix ? text.replace(/^(?=.)/gm, this.#linePrefix) : text;
     const out = prefixed.endsWith('\n') ? prefixed : `${prefixed}\n`;
     this.#stdout.write(out);
     this.#toFile(out);

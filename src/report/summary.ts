@@ -35,9 +35,18 @@ export function escapeMarkdown(text: string): string {
     .replace(/\r?\n/g, ' ');
 }
 
-/** Escapes text for inside a <pre> block. */
+/**
+ * Escapes text for inside a <pre> block. GitHub turns `@user`, `@org/team`, `#12`, `GH-12` and
+ * `owner/repo#12` into mentions and links even there, and a mention in a comment notifies: a
+ * word joiner after `@` and `#` keeps the text as it reads and out of reach of those rules.
+ */
 export function escapeHtml(text: string): string {
-  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+  return text
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/([@#])(?=[\p{L}\p{N}_])/gu, '$1\u2060')
+    .replace(/\b(GH-)(?=\d)/gi, '$1\u2060');
 }
 
 export function formatSeconds(seconds: number | undefined): string {

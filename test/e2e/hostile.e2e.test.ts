@@ -64,3 +64,31 @@ describe('never green without a verdict', () => {
     }
   });
 });
+
+describe('nothing the workload writes becomes a workflow command', () => {
+  it("file names quoted in the action's own messages cannot set outputs", async () => {
+    // '?' is refused by the artifact service, so each file is renamed and the rename is reported
+    // with both names in a line of the action's own.
+    const { main } = await runAction({
+      actionDir,
+      workspace: tempWorkspace(),
+      env: { DOCKER_HOST: g.dockerHost },
+      inputs: {
+        command: [
+          "printf x > 'a ##[set-output name=status;]succeeded?'",
+          `printf x > "$(printf 'b\\r::set-output name=exit-code::0?')"`,
+          `printf x > "$(printf 'c\\n::add-mask::line?')"`,
+          'exit 1',
+        ].join('; '),
+        image: g.busyboxImage,
+        'pull-policy': 'never',
+        artifacts: '*',
+      },
+    });
+    expect(main.outputs.status).toBe('failed');
+    expect(main.outputs['exit-code']).toBe('1');
+    const injected = main.commands.filter((c) => ['set-output', 'add-mask'].includes(c.name));
+    expect(injected).toEqual([]);
+    expect(main.lines.filter((l) => l.startsWith('Put ')).length).toBe(3);
+  });
+});

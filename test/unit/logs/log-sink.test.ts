@@ -75,7 +75,7 @@ describe('LogSink', () => {
     const sink = await open({ guard });
     sink.relay('stdout', '::set-output name=x::pwned');
     sink.relay('stdout', 'two');
-    sink.note('::group::Copying results');
+    sink.group('Copying results');
     sink.note('done\n');
     sink.relay('stdout', 'three');
     sink.endRelay();

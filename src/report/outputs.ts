@@ -16,7 +16,11 @@ export function outcomeOutputs(outcome: RunOutcome): Partial<Record<OutputName, 
       ? { [Outputs.jobName]: outcome.workloadId }
       : {}),
     ...(outcome.git
-      ? { [Outputs.branch]: outcome.git.branch, [Outputs.commits]: String(outcome.git.commits) }
+      ? {
+          // A name the action refused (results/git.ts) is never an output, even escaped.
+          ...(outcome.git.refusedBranch ? {} : { [Outputs.branch]: outcome.git.branch }),
+          [Outputs.commits]: String(outcome.git.commits),
+        }
       : {}),
   };
 }

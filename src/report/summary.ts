@@ -158,6 +158,12 @@ const ESCAPES =
   // eslint-disable-next-line no-control-regex
   /\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[@-Z\\-_])|[\x00-\x08\x0b-\x1f\x7f]/g;
 
+function branchText(git: { branch: string; refusedBranch?: string }): string {
+  return git.refusedBranch
+    ? `a branch whose name the action does not pass on (<code>${escapeHtml(JSON.stringify(git.refusedBranch))}</code>): no \`branch\` output`
+    : `<code>${escapeHtml(git.branch)}</code>`;
+}
+
 function tailBlock(title: string, lines: readonly string[], shown = TAIL_LINES): string[] {
   if (lines.length === 0) return [];
   const kept = lines.slice(-shown).map((raw) => {
@@ -205,7 +211,7 @@ export function runSummary(facts: RunFacts): SummaryParts {
   }
   if (outcome.git) {
     lines.push(
-      `**Commits:** ${outcome.git.commits} on <code>${escapeHtml(outcome.git.branch)}</code>`,
+      `**Commits:** ${outcome.git.commits} on ${branchText(outcome.git)}`,
       '',
     );
   }
@@ -323,7 +329,7 @@ export function mapReduceSummary(facts: MapReduceFacts): SummaryParts {
   );
   if (outcome.git) {
     lines.push(
-      `**Commits:** ${outcome.git.commits} on <code>${escapeHtml(outcome.git.branch)}</code>`,
+      `**Commits:** ${outcome.git.commits} on ${branchText(outcome.git)}`,
       '',
     );
   }

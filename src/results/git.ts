@@ -7,6 +7,18 @@ import { promisify } from 'node:util';
 
 const run = promisify(execFile);
 
+/**
+ * The only branch names the action passes on (the `branch` output, the summary): git allows far
+ * more (`x$(id)`, backquotes, quotes), and an output is often pasted into a later step's script.
+ * Path segments of letters, digits, `.`, `_` and `-`, none starting with `.` or `-`, and none
+ * of git's own refusals (`..`, `.lock`).
+ */
+const SAFE_BRANCH = /^(?!.*\.\.)(?!.*\.lock(?:\/|$))[A-Za-z0-9_][A-Za-z0-9._-]*(?:\/[A-Za-z0-9_][A-Za-z0-9._-]*)*$/;
+
+export function isSafeBranchName(name: string): boolean {
+  return name.length <= 200 && SAFE_BRANCH.test(name);
+}
+
 /** Prodigy 0.4.4 names a standard run's branch prodigy-workflow-<n>, a MapReduce one's prodigy-session-<uuid>. */
 const SESSION_BRANCH = /^prodigy-(session|workflow)-/;
 
@@ -16,8 +28,10 @@ export interface GitSnapshot {
 }
 
 export interface GitResult {
-  /** The branch holding the run's newest commits. */
+  /** The branch holding the run's newest commits; always a name isSafeBranchName accepts. */
   readonly branch: string;
+  /** A branch name the workload chose that the action would not pass on (shown escaped). */
+  readonly refusedBranch?: string;
   /** Commits the run added to that branch. */
   readonly commits: number;
   /** Prodigy session branches this run left with commits not merged into the checkout. */
@@ -68,6 +82,9 @@ export async function gitResult(
   if (commits === 0 && unmerged.length > 0) {
     branch = unmerged[unmerged.length - 1]!;
     commits = Number(await git(workspace, 'rev-list', '--count', `${before.head}..${branch}`));
+  }
+  if (!isSafeBranchName(branch)) {
+    return { branch: 'HEAD', commits, unmergedSessionBranches: unmerged, refusedBranch: branch };
   }
   return { branch, commits, unmergedSessionBranches: unmerged };
 }

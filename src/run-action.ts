@@ -5,7 +5,15 @@ import { uploadShardResults } from './mapreduce/artifacts.js';
 import { runShard } from './mapreduce/shard.js';
 import { downloadArtifact } from './report/artifacts.js';
 import { fanOutReport, runReport, shardReport, summaryTitle } from './report-inputs.js';
-import { beginStep, conclude, fanOutWithFolds, report, say, setOutcomeOutputs } from './step.js';
+import {
+  beginStep,
+  conclude,
+  fanOutWithFolds,
+  maskUpload,
+  report,
+  say,
+  setOutcomeOutputs,
+} from './step.js';
 
 /** Runs the main step; returns normally even when the run failed (the step is failed here). */
 export async function runAction(): Promise<void> {
@@ -36,6 +44,7 @@ export async function runAction(): Promise<void> {
     await uploadShardResults(settings, shard, {
       note: say,
       notice: (message) => core.notice(message),
+      mask: maskUpload,
     });
     setOutcomeOutputs(shard.outcome);
     await report(settings, shardReport(settings, shard));

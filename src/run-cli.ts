@@ -95,13 +95,14 @@ export async function runCli(argv: readonly string[]): Promise<number> {
   const reportOn = async (input: ReportInput): Promise<Partial<Record<OutputName, string>>> => {
     const outputs: Partial<Record<OutputName, string>> = {};
     await publishReport(settings, input, {
+      mask: (data) => masker.maskBytes(data),
       note,
       notice: note,
       warning: (message) => note(`warning: ${message}`),
       setOutput: (name, value) => (outputs[name] = value),
       writeSummary: async (markdown) => {
         const file = path.join(settings.runDir, 'summary.md');
-        await writeFile(file, markdown);
+        await writeFile(file, masker.mask(markdown));
         note(`The summary is in ${file}.`);
       },
     });
@@ -151,7 +152,11 @@ export async function runCli(argv: readonly string[]): Promise<number> {
       });
     } else if (settings.shard) {
       const shard = await runShard(settings, settings.shard, { run, note });
-      await uploadShardResults(settings, shard, { note, notice: note });
+      await uploadShardResults(settings, shard, {
+        note,
+        notice: note,
+        mask: (data) => masker.maskBytes(data),
+      });
       outcome = shard.outcome;
       const reported = await reportOn(shardReport(settings, shard));
       print({ ...outcomeOutputs(outcome), ...reported, [Outputs.results]: shard.file });

@@ -7,7 +7,7 @@ import { uploadPlan } from './mapreduce/artifacts.js';
 import { planMatrix } from './mapreduce/matrix.js';
 import { makePlan } from './mapreduce/plan.js';
 import { planSummary } from './report/summary.js';
-import { beginStep, say } from './step.js';
+import { beginStep, maskUpload, say } from './step.js';
 
 export async function runPlanAction(): Promise<void> {
   const step = beginStep();
@@ -20,6 +20,7 @@ export async function runPlanAction(): Promise<void> {
   const artifact = await uploadPlan(settings, planned, {
     note: say,
     notice: (message) => core.notice(message),
+    mask: maskUpload,
   });
   const { text, inline } = planMatrix(planned, artifact);
   if (!inline) {

@@ -41,6 +41,11 @@ export function say(message: string): void {
   core.info(inert(stepMasker ? stepMasker.mask(message) : message));
 }
 
+/** Masks secrets in bytes about to be uploaded, as say() masks a message. */
+export function maskUpload(data: Buffer): Buffer {
+  return stepMasker ? stepMasker.maskBytes(data) : data;
+}
+
 export function beginStep(): Step {
   const cancel = new AbortController();
   const onSignal = (name: string) => () => {
@@ -148,6 +153,7 @@ export function setOutcomeOutputs(outcome: RunOutcome): void {
 
 export async function report(settings: Settings, input: ReportInput): Promise<void> {
   await publishReport(settings, input, {
+    mask: maskUpload,
     note: say,
     notice: (message) => core.notice(message),
     warning: (message) => core.warning(message),

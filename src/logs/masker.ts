@@ -1,5 +1,27 @@
 const MASK = '***';
 
+interface Range {
+  readonly start: number;
+  readonly end: number;
+}
+
+/** Occurrences that overlap or touch become one, so no part of any secret shows between them. */
+function merged(found: Range[]): Range[] {
+  found.sort((a, b) => a.start - b.start);
+  const out: Range[] = [];
+  let current = found[0]!;
+  for (const next of found.slice(1)) {
+    if (next.start <= current.end)
+      current = { start: current.start, end: Math.max(current.end, next.end) };
+    else {
+      out.push(current);
+      current = next;
+    }
+  }
+  out.push(current);
+  return out;
+}
+
 /**
  * Hides secrets in text, the way the Actions runner does, so that the log file (which the runner
  * never sees) and the step log show the same thing.
@@ -37,7 +59,7 @@ export class Masker {
    */
   mask(text: string): string {
     if (this.#patterns.length === 0 || text.length === 0) return text;
-    const found: { start: number; end: number }[] = [];
+    const found: Range[] = [];
     for (const pattern of this.#patterns) {
       // Step by one so that overlapping occurrences ("aa" in "aaa") are all found.
       for (let at = text.indexOf(pattern); at !== -1; at = text.indexOf(pattern, at + 1)) {
@@ -45,22 +67,37 @@ export class Masker {
       }
     }
     if (found.length === 0) return text;
-    found.sort((a, b) => a.start - b.start);
-
     let masked = '';
     let copiedUpTo = 0;
-    let current = found[0]!;
-    for (let i = 1; i <= found.length; i++) {
-      const next = found[i];
-      if (next !== undefined && next.start <= current.end) {
-        current = { start: current.start, end: Math.max(current.end, next.end) };
-        continue;
-      }
-      masked += text.slice(copiedUpTo, current.start) + MASK;
-      copiedUpTo = current.end;
-      if (next !== undefined) current = next;
+    for (const range of merged(found)) {
+      masked += text.slice(copiedUpTo, range.start) + MASK;
+      copiedUpTo = range.end;
     }
     return masked + text.slice(copiedUpTo);
+  }
+
+  /**
+   * The same for bytes (a file for the artifact, text or not): each secret's UTF-8 bytes and
+   * encoded forms become "***". For valid UTF-8 this is exactly mask() of its text.
+   */
+  maskBytes(data: Buffer): Buffer {
+    if (this.#patterns.length === 0 || data.length === 0) return data;
+    const found: Range[] = [];
+    for (const pattern of this.#patterns) {
+      const bytes = Buffer.from(pattern, 'utf8');
+      for (let at = data.indexOf(bytes); at !== -1; at = data.indexOf(bytes, at + 1)) {
+        found.push({ start: at, end: at + bytes.length });
+      }
+    }
+    if (found.length === 0) return data;
+    const pieces: Buffer[] = [];
+    let copiedUpTo = 0;
+    for (const range of merged(found)) {
+      pieces.push(data.subarray(copiedUpTo, range.start), Buffer.from(MASK));
+      copiedUpTo = range.end;
+    }
+    pieces.push(data.subarray(copiedUpTo));
+    return Buffer.concat(pieces);
   }
 
   #register(value: string): void {

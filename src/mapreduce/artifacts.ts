@@ -3,10 +3,11 @@
  * that reduce finds every shard of a plan and the newest attempt of each. Outside GitHub there
  * is no artifact service: nothing is uploaded, and a notice says where the files stay.
  */
-import { readdir } from 'node:fs/promises';
+import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Settings } from '../config/settings.js';
 import { downloadArtifactById, listArtifacts, uploadArtifact } from '../report/artifacts.js';
+import { ReadLimits, readUntrusted } from '../results/untrusted.js';
 import type { PlannedRun } from './plan.js';
 import type { ShardRun } from './shard.js';
 
@@ -29,11 +30,30 @@ export interface Announce {
   readonly note: (message: string) => void;
   /** A notice annotation in GitHub; a plain line elsewhere. */
   readonly notice: (message: string) => void;
+  /** Masks secrets in what is uploaded, as the log is masked. */
+  readonly mask: (data: Buffer) => Buffer;
 }
 
-async function filesIn(dir: string): Promise<string[]> {
-  const entries = await readdir(dir, { withFileTypes: true });
-  return entries.filter((e) => e.isFile()).map((e) => path.join(dir, e.name));
+/**
+ * A folder's files uploaded as one artifact, masked on the way: each is read as a file the
+ * workload may have made (no link, a regular file, bounded) and staged masked beside it.
+ */
+async function uploadFolder(name: string, dir: string, mask: Announce['mask']) {
+  const staged = `${dir}.upload`;
+  await rm(staged, { recursive: true, force: true });
+  await mkdir(staged, { recursive: true });
+  const files: string[] = [];
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    if (!entry.isFile()) continue;
+    const data = await readUntrusted(path.join(dir, entry.name), {
+      what: `${entry.name} of artifact ${name}`,
+      maxBytes: ReadLimits.data,
+    });
+    const target = path.join(staged, entry.name);
+    await writeFile(target, mask(data));
+    files.push(target);
+  }
+  return uploadArtifact(name, files, staged);
 }
 
 /** Uploads the plan's folder; undefined (with a notice) when there is no artifact service. */
@@ -49,7 +69,7 @@ export async function uploadPlan(
     return undefined;
   }
   const name = planArtifactName(planned.plan.id);
-  const uploaded = await uploadArtifact(name, await filesIn(planned.dir), planned.dir);
+  const uploaded = await uploadFolder(name, planned.dir, announce.mask);
   announce.note(`Uploaded the plan as artifact ${name} (${uploaded.size} bytes).`);
   return name;
 }
@@ -67,7 +87,7 @@ export async function uploadShardResults(
   }
   const { plan, shard: index, shards, attempt } = shard.results;
   const name = resultsArtifactName(plan, index, shards, attempt);
-  const uploaded = await uploadArtifact(name, await filesIn(shard.dir), shard.dir);
+  const uploaded = await uploadFolder(name, shard.dir, announce.mask);
   announce.note(`Uploaded the shard's results as artifact ${name} (${uploaded.size} bytes).`);
   return name;
 }

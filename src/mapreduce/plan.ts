@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
-import { existsSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import path from 'node:path';
 import { InputError } from '../config/errors.js';
 import { Inputs } from '../config/names.js';
@@ -29,6 +29,7 @@ import {
   type ShardLayout,
   type ShardRequest,
 } from '../workflow/shards.js';
+import { ReadLimits, readUntrustedText, readUntrustedTextIfAny } from '../results/untrusted.js';
 
 /** plan.json: what reduce and the shards read back. */
 export const PLAN_FORMAT = 'cook-action/plan@1';
@@ -109,7 +110,15 @@ export async function makePlan(
 
   if (!needsRun) {
     deps.note(`Work items come from ${inputPath}, read here: no container is needed to plan.`);
-    source = itemsSourceFromFile(await readFile(localInput, 'utf8'), inputPath);
+    const text = await readUntrustedText(localInput, {
+      what: `the map.input file ${inputPath}`,
+      maxBytes: ReadLimits.data,
+      // Under the workspace, the pull request's code chose it: no linked folder either.
+      ...(path.relative(settings.workspace, localInput).startsWith('..')
+        ? {}
+        : { root: settings.workspace }),
+    });
+    source = itemsSourceFromFile(text, inputPath);
   } else {
     deps.note(
       wf.setup
@@ -204,25 +213,37 @@ async function readPlanSource(
     }
     deps.note(`Setup generated ${generated[0]}: it replaces map.input, as in Prodigy.`);
     const file = path.join(exchange, PlanFiles.workItemsDir, generated[0]!);
-    return { source: itemsSourceFromFile(await readFile(file, 'utf8'), generated[0]!) };
+    const text = await readUntrustedText(file, {
+      what: 'the work-items file setup made',
+      maxBytes: ReadLimits.data,
+      root: exchange,
+    });
+    return { source: itemsSourceFromFile(text, generated[0]!) };
   }
-  const copied = path.join(exchange, PlanFiles.inputFile);
-  if (existsSync(copied)) {
-    return { source: itemsSourceFromFile(await readFile(copied, 'utf8'), input) };
+  const read = (name: string, what: string, maxBytes: number) =>
+    readUntrustedTextIfAny(path.join(exchange, name), { what, maxBytes, root: exchange });
+  const copied = await read(PlanFiles.inputFile, 'the map.input file', ReadLimits.data);
+  if (copied !== undefined) {
+    return { source: itemsSourceFromFile(copied, input) };
   }
-  const status = await readFile(path.join(exchange, PlanFiles.inputStatus), 'utf8').catch(
-    () => undefined,
-  );
+  const status = await read(PlanFiles.inputStatus, "map.input's exit status", ReadLimits.status);
   if (status === undefined) {
     throw new Error('Prodigy did not run map.input; the plan cannot tell which items to run');
   }
   if (status.trim() !== '0') {
-    const stderr = await readFile(path.join(exchange, PlanFiles.inputErr), 'utf8').catch(() => '');
+    const stderr =
+      (await read(PlanFiles.inputErr, "map.input's errors", ReadLimits.message).catch(
+        () => undefined,
+      )) ?? '';
     throw new Error(
       `map.input, run as a command, exited with status ${status.trim()}${stderr.trim() ? `: ${lastLines(stderr, 5)}` : ''}`,
     );
   }
-  const stdout = await readFile(path.join(exchange, PlanFiles.inputOut), 'utf8');
+  const stdout =
+    (await read(PlanFiles.inputOut, "map.input's output", ReadLimits.data)) ??
+    (() => {
+      throw new Error("map.input's output is missing");
+    })();
   return { source: itemsSourceFromCommand(stdout) };
 }
 
@@ -232,9 +253,11 @@ async function readCaptures(
 ): Promise<Record<string, string>> {
   const captures: Record<string, string> = {};
   for (const name of names) {
-    const text = await readFile(path.join(exchange, PlanFiles.capturesDir, name), 'utf8').catch(
-      () => undefined,
-    );
+    const text = await readUntrustedTextIfAny(path.join(exchange, PlanFiles.capturesDir, name), {
+      what: `the captured variable ${name}`,
+      maxBytes: ReadLimits.capture,
+      root: exchange,
+    });
     // The heredoc adds one newline after the value.
     if (text !== undefined) captures[name] = text.endsWith('\n') ? text.slice(0, -1) : text;
   }

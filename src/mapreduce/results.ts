@@ -4,9 +4,9 @@
  * names the item's place in the whole list (`item_<n>`, the id an unsharded run gives it) rather
  * than its place in the shard. Pure, apart from reading and writing the files.
  */
-import { readFile } from 'node:fs/promises';
 import type { RunStatus } from '../report/outcome.js';
 import { itemId, layoutShards, type ShardLayout, shardLabel } from '../workflow/shards.js';
+import { ReadLimits, readUntrustedText } from '../results/untrusted.js';
 
 export const RESULTS_FORMAT = 'cook-action/shard-results@1';
 
@@ -93,7 +93,9 @@ export function globalResults(
 export async function readShardResults(file: string): Promise<ShardResults> {
   let value: unknown;
   try {
-    value = JSON.parse(await readFile(file, 'utf8'));
+    value = JSON.parse(
+      await readUntrustedText(file, { what: 'the shard results', maxBytes: ReadLimits.data }),
+    );
   } catch (error) {
     throw new Error(`${file} is not a shard results file: ${(error as Error).message}`);
   }

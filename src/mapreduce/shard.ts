@@ -3,7 +3,7 @@
  * runtime the settings name, and its per-item results and commits kept for reduce.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { ShardEntry } from '../config/shard.js';
 import type { Settings } from '../config/settings.js';
@@ -22,6 +22,7 @@ import {
   type ShardResults,
 } from './results.js';
 import { shardLabel } from '../workflow/shards.js';
+import { ReadLimits, readUntrustedText, readUntrustedTextIfAny } from '../results/untrusted.js';
 
 export interface ShardDeps {
   readonly run: (settings: Settings) => Promise<RunOutcome>;
@@ -94,7 +95,11 @@ export async function runShard(
       }),
     );
     outcome = await deps.run(exchange.running('shard.yml'));
-    const text = await readFile(exchange.path('results.json'), 'utf8').catch(() => undefined);
+    const text = await readUntrustedTextIfAny(exchange.path('results.json'), {
+      what: "the shard's results",
+      maxBytes: ReadLimits.data,
+      root: exchange.host,
+    });
     if (text === undefined) {
       missing = `Prodigy ended (${outcome.reason}) before it reported the shard's results`;
     } else if (text.trim() !== '') {
@@ -167,7 +172,7 @@ async function shardItems(
   let text = entry.items;
   if (text === undefined) {
     const file = await planFile(settings, entry, PlanFileNames.items(entry.shard), deps);
-    text = await readFile(file, 'utf8');
+    text = await readUntrustedText(file, { what: "the shard's items", maxBytes: ReadLimits.data });
   }
   const items = parseJson(text);
   if (!Array.isArray(items) || items.length !== entry.size) {

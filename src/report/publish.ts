@@ -28,6 +28,8 @@ export interface ReportInput {
 }
 
 export interface ReportDeps extends RunArtifactAnnounce {
+  /** Masks secrets in what is uploaded, as the log is masked. */
+  readonly mask: (data: Buffer) => Buffer;
   readonly setOutput: (name: OutputName, value: string) => void;
   /** Appends to the job summary (GitHub) or shows it (elsewhere). */
   readonly writeSummary?: (markdown: string) => Promise<void>;
@@ -62,6 +64,7 @@ export async function publishReport(
           ...(input.resultsFile ? { resultsFile: input.resultsFile } : {}),
           ...(input.parts ? { parts: input.parts } : {}),
           ...(first.cut ? { summaryOverflow: first.full } : {}),
+          mask: deps.mask,
         },
         deps,
       );

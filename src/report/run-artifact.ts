@@ -21,21 +21,12 @@
  */
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
-import {
-  copyFile,
-  link,
-  lstat,
-  mkdir,
-  readdir,
-  realpath,
-  rm,
-  stat,
-  writeFile,
-} from 'node:fs/promises';
+import { lstat, mkdir, readdir, realpath, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { type FileSystemAdapter, glob, isDynamicPattern } from 'tinyglobby';
 import type { GitHubContext, Settings } from '../config/settings.js';
 import type { ShardEntry } from '../config/shard.js';
+import { ReadLimits, readUntrusted } from '../results/untrusted.js';
 import { prodigyHomeIn } from '../runtime/spec.js';
 import { uploadArtifact } from './artifacts.js';
 import { formatBytes } from './summary.js';
@@ -58,6 +49,8 @@ export interface RunArtifactExtras {
   readonly summaryOverflow?: string;
   /** Runs inside this one, staged under `shards/<name>/`. */
   readonly parts?: readonly RunPart[];
+  /** Masks secrets in a file's bytes, as the log is masked: everything staged goes through it. */
+  readonly mask: (data: Buffer) => Buffer;
 }
 
 export interface RunArtifactAnnounce {
@@ -316,6 +309,8 @@ export interface StageInput {
   readonly workspaceFiles: readonly string[];
   /** Runs inside this one (the shards of a fan-out): each one's log and records. */
   readonly parts?: readonly RunPart[];
+  /** Masks secrets in a file's bytes, as the log is masked. */
+  readonly mask: (data: Buffer) => Buffer;
 }
 
 /** A run inside the step's run, with a folder of its own (a shard of `max-parallel`). */
@@ -364,21 +359,25 @@ export async function stageRunArtifact(input: StageInput): Promise<StagedArtifac
   const write = async (relative: string, text: string) => {
     const target = path.join(dir, claim(relative));
     await mkdir(path.dirname(target), { recursive: true });
-    await writeFile(target, text);
+    await writeFile(target, input.mask(Buffer.from(text)));
     await added(target);
   };
-  const place = async (source: string, relative: string, hardLink: boolean) => {
+  /**
+   * A copy, masked as the log is (secrets the workload wrote into a record or a file stay out
+   * of the artifact); read as a file the workload may have made: no link, a regular file,
+   * bounded.
+   */
+  const place = async (source: string, relative: string, root?: string) => {
     const chosen = claim(relative);
     const target = path.join(dir, chosen);
     try {
+      const data = await readUntrusted(source, {
+        what: relative,
+        maxBytes: ReadLimits.data,
+        ...(root ? { root } : {}),
+      });
       await mkdir(path.dirname(target), { recursive: true });
-      let linked = false;
-      if (hardLink)
-        linked = await link(source, target).then(
-          () => true,
-          () => false, // Another device, or not ours to link: copy instead.
-        );
-      if (!linked) await copyFile(source, target);
+      await writeFile(target, input.mask(data));
       await added(target);
     } catch (error) {
       taken.delete(chosen);
@@ -387,25 +386,29 @@ export async function stageRunArtifact(input: StageInput): Promise<StagedArtifac
   };
 
   // The log is still written to while this runs: a copy keeps it as it was when staged.
-  if (await isFile(input.logPath)) await place(input.logPath, 'cook/output.log', false);
+  if (await isFile(input.logPath)) await place(input.logPath, 'cook/output.log');
   else skipped.push({ path: 'cook/output.log', why: `no log at ${input.logPath}` });
   await write('cook/metrics.json', `${JSON.stringify(input.metrics, null, 2)}\n`);
   if (input.resultsFile !== undefined) {
-    if (await isFile(input.resultsFile)) await place(input.resultsFile, 'cook/results.json', false);
+    if (await isFile(input.resultsFile)) await place(input.resultsFile, 'cook/results.json');
     else
       skipped.push({ path: 'cook/results.json', why: `no results file at ${input.resultsFile}` });
   }
   if (input.summaryOverflow !== undefined) await write('cook/summary.md', input.summaryOverflow);
 
   for (const record of await recordFiles(input.prodigyHome, skipped)) {
-    await place(path.join(input.prodigyHome, record), `prodigy/${record}`, true);
+    await place(path.join(input.prodigyHome, record), `prodigy/${record}`, input.prodigyHome);
   }
 
   for (const part of input.parts ?? []) {
     const base = `shards/${part.name}`;
-    if (await isFile(part.logPath)) await place(part.logPath, `${base}/output.log`, false);
+    if (await isFile(part.logPath)) await place(part.logPath, `${base}/output.log`);
     for (const record of await recordFiles(part.prodigyHome, skipped)) {
-      await place(path.join(part.prodigyHome, record), `${base}/prodigy/${record}`, true);
+      await place(
+        path.join(part.prodigyHome, record),
+        `${base}/prodigy/${record}`,
+        part.prodigyHome,
+      );
     }
   }
 
@@ -422,7 +425,7 @@ export async function stageRunArtifact(input: StageInput): Promise<StagedArtifac
         why: `leads to ${real}, outside the workspace`,
       });
     } else {
-      await place(real, `workspace/${relative}`, true);
+      await place(real, `workspace/${relative}`);
     }
   }
   return { dir, files, bytes, skipped, renamed };
@@ -496,6 +499,7 @@ export async function publishRunArtifact(
     workspace: settings.workspace,
     workspaceFiles: globbed.files,
     ...(extras.parts ? { parts: extras.parts } : {}),
+    mask: extras.mask,
   });
   for (const { path: file, why } of staged.skipped) {
     announce.warning(`Left ${file} out of artifact ${name}: ${why}.`);

@@ -210,10 +210,7 @@ export function runSummary(facts: RunFacts): SummaryParts {
     lines.push(`${outcome.dryRun ? 'Dry run' : 'Why'}: ${escapeMarkdown(outcome.reason)}`, '');
   }
   if (outcome.git) {
-    lines.push(
-      `**Commits:** ${outcome.git.commits} on ${branchText(outcome.git)}`,
-      '',
-    );
+    lines.push(`**Commits:** ${outcome.git.commits} on ${branchText(outcome.git)}`, '');
   }
   lines.push(...resourcesTable([{ label: 'workload', metrics: facts.metrics }]));
   lines.push(...phasesTable(facts.metrics));
@@ -328,10 +325,7 @@ export function mapReduceSummary(facts: MapReduceFacts): SummaryParts {
     '',
   );
   if (outcome.git) {
-    lines.push(
-      `**Commits:** ${outcome.git.commits} on ${branchText(outcome.git)}`,
-      '',
-    );
+    lines.push(`**Commits:** ${outcome.git.commits} on ${branchText(outcome.git)}`, '');
   }
   for (const conflict of facts.conflicts) {
     lines.push(

@@ -13,7 +13,8 @@ const run = promisify(execFile);
  * Path segments of letters, digits, `.`, `_` and `-`, none starting with `.` or `-`, and none
  * of git's own refusals (`..`, `.lock`).
  */
-const SAFE_BRANCH = /^(?!.*\.\.)(?!.*\.lock(?:\/|$))[A-Za-z0-9_][A-Za-z0-9._-]*(?:\/[A-Za-z0-9_][A-Za-z0-9._-]*)*$/;
+const SAFE_BRANCH =
+  /^(?!.*\.\.)(?!.*\.lock(?:\/|$))[A-Za-z0-9_][A-Za-z0-9._-]*(?:\/[A-Za-z0-9_][A-Za-z0-9._-]*)*$/;
 
 export function isSafeBranchName(name: string): boolean {
   return name.length <= 200 && SAFE_BRANCH.test(name);

@@ -3,6 +3,7 @@
  * reaches the service (unzipped and read back), what never leaves the workspace, and what happens
  * without a service.
  */
+import { execFileSync } from 'node:child_process';
 import {
   existsSync,
   mkdirSync,
@@ -24,8 +25,10 @@ import {
   type RunArtifactSettings,
 } from '../../src/report/run-artifact.js';
 import { ArtifactService } from '../support/artifact-service.js';
+import { Masker } from '../../src/logs/masker.js';
 
 const made: string[] = [];
+const noMask = (data: Buffer) => data;
 afterAll(() => {
   for (const dir of made) rmSync(dir, { recursive: true, force: true });
 });
@@ -271,6 +274,7 @@ describe('publishRunArtifact', () => {
         metrics: { duration_seconds: 12.5, exit_code: 0 },
         resultsFile: path.join(settings.runDir, 'results.json'),
         summaryOverflow: '# The whole summary\n\n| a | b |\n',
+        mask: noMask,
       },
       announce,
     );
@@ -336,7 +340,7 @@ describe('publishRunArtifact', () => {
     put(settings.workspace, { 'out/at 12:00?.txt': 'noon\n' });
     put(settings.runDir, { 'prodigy-home/events/repo/2024-01-01T10:00:00.jsonl': '{}\n' });
     const { said, announce } = announcer();
-    const published = await publishRunArtifact(settings, { metrics: {} }, announce);
+    const published = await publishRunArtifact(settings, { metrics: {}, mask: noMask }, announce);
     expect(published.name).toBe('given-name');
     const stored = service.artifacts.find((a) => a.id === published.id)!;
     expect(stored.name).toBe('given-name');
@@ -353,14 +357,56 @@ describe('publishRunArtifact', () => {
 
   it('throws, naming the artifact and the service’s message, when the upload fails', async () => {
     const settings = runFixture({ artifactName: 'taken-name' });
-    await publishRunArtifact(settings, { metrics: {} }, announcer().announce);
+    await publishRunArtifact(settings, { metrics: {}, mask: noMask }, announcer().announce);
     await expect(
       publishRunArtifact(
         runFixture({ artifactName: 'taken-name' }),
-        { metrics: {} },
+        { metrics: {}, mask: noMask },
         announcer().announce,
       ),
     ).rejects.toThrow(/artifact taken-name.*already exists/);
+  });
+
+  it('masks every secret in what it uploads, and reads no file through a link or a FIFO', async () => {
+    const secret = 'hunter2-s3cr3t-value';
+    const masker = new Masker();
+    masker.add(secret);
+    const settings = runFixture({ artifacts: ['out'], artifactName: 'masked' });
+    const home = path.join(settings.runDir, 'prodigy-home');
+    // What a workload that saw the secret would leave: in Prodigy's records, in a text file and
+    // in a binary one of the workspace, base64-encoded too.
+    writeFileSync(path.join(home, 'events', 'leak.jsonl'), `{"env":"${secret}"}\n`);
+    writeFileSync(
+      path.join(settings.workspace, 'out', 'dump.bin'),
+      Buffer.concat([Buffer.from([0, 0xff, 0xfe]), Buffer.from(secret), Buffer.from([0x80])]),
+    );
+    writeFileSync(
+      path.join(settings.workspace, 'out', 'b64.txt'),
+      Buffer.from(`token ${secret}`).toString('base64'),
+    );
+    // And what it would plant to read the runner's files: links and a FIFO among the records.
+    symlinkSync('/proc/self/environ', path.join(home, 'events', 'environ.jsonl'));
+    execFileSync('mkfifo', [path.join(home, 'events', 'pipe.jsonl')]);
+    const { announce } = announcer();
+    const published = await publishRunArtifact(
+      settings,
+      { metrics: { note: `metrics ${secret}` }, mask: (d) => masker.maskBytes(d) },
+      announce,
+    );
+    const zip = unzipSync(service.artifacts.find((a) => a.name === published.name)!.zip);
+    const everything = Buffer.concat(Object.values(zip).map((bytes) => Buffer.from(bytes)));
+    expect(everything.includes(Buffer.from(secret))).toBe(false);
+    expect(strFromU8(zip['prodigy/events/leak.jsonl']!)).toBe('{"env":"***"}\n');
+    expect(Buffer.from(zip['workspace/out/dump.bin']!)).toEqual(
+      Buffer.concat([Buffer.from([0, 0xff, 0xfe]), Buffer.from('***'), Buffer.from([0x80])]),
+    );
+    expect(strFromU8(zip['workspace/out/b64.txt']!)).not.toContain(
+      Buffer.from(secret).toString('base64').slice(0, 20),
+    );
+    expect(strFromU8(zip['cook/metrics.json']!)).toContain('metrics ***');
+    expect(Object.keys(zip)).not.toContain('prodigy/events/environ.jsonl');
+    expect(Object.keys(zip)).not.toContain('prodigy/events/pipe.jsonl');
+    expect(everything.toString('latin1')).not.toContain('PATH=');
   });
 
   it('uploads nothing without an artifact service and says where the files stay', async () => {
@@ -370,7 +416,11 @@ describe('publishRunArtifact', () => {
     });
     const count = service.artifacts.length;
     const { said, announce } = announcer();
-    const published = await publishRunArtifact(settings, { metrics: { a: 1 } }, announce);
+    const published = await publishRunArtifact(
+      settings,
+      { metrics: { a: 1 }, mask: noMask },
+      announce,
+    );
     expect(service.artifacts.length).toBe(count);
     expect(published.id).toBeUndefined();
     expect(published.name).toBe('cook-solo-a1');

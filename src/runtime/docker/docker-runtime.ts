@@ -1,6 +1,6 @@
 /** The Docker runtime: one container on the runner's engine, through dockerode. */
 import { readFileSync } from 'node:fs';
-import { chmod, mkdir, readFile } from 'node:fs/promises';
+import { chmod, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import Docker from 'dockerode';
 import { Labels } from '../../config/names.js';
@@ -20,6 +20,7 @@ import { dockerLogSource, followLogs } from './log-follower.js';
 import { StatsFollower } from './stats.js';
 import { isConnectionDrop } from '../log-cursor.js';
 import { parseUsage, usageWrapper } from '../usage.js';
+import { ReadLimits, readUntrustedTextIfAny } from '../../results/untrusted.js';
 
 /** Where the container sees the run's control folder (RunSpec.controlDir). */
 const CONTROL_TARGET = '/.cook-action';
@@ -297,7 +298,11 @@ class DockerWorkload implements Workload {
     const sampled = await this.stats.stop();
     const counted = this.controlDir
       ? parseUsage(
-          await readFile(path.join(this.controlDir, USAGE_FILE), 'utf8').catch(() => undefined),
+          await readUntrustedTextIfAny(path.join(this.controlDir, USAGE_FILE), {
+            what: 'the usage counters',
+            maxBytes: ReadLimits.usage,
+            root: this.controlDir,
+          }).catch(() => undefined),
         )
       : undefined;
     // The counters are exact; network comes from the samples when the counters lack it.

@@ -15,7 +15,7 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { cp, lstat, mkdir, mkdtemp, readdir, readlink, rm } from 'node:fs/promises';
+import { cp, lstat, mkdir, mkdtemp, readdir, readlink, realpath, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -235,8 +235,7 @@ export async function collectMounts(
     const localTar = path.join(dir, `out-${index}.tar`);
     await fetchFile(cluster, pod, outTar, localTar, tarSha);
     const folder = path.join(dir, `mount-${index}`);
-    await mkdir(folder);
-    await pipeline(createReadStream(localTar), tar.extract(folder));
+    await extractChecked(localTar, folder, mount.target);
     await rm(localTar);
     folders.push(folder);
   }
@@ -248,6 +247,41 @@ export async function collectMounts(
     gitAsFiles,
     dir,
   };
+}
+
+/**
+ * Unpacks what came back from the pod, refusing every link that leads out of its folder.
+ * tar-fs checks each link's target as text, so `b -> .` and then `a -> b/..` pass it one by
+ * one while `a` leads to the folder's parent; so once everything is unpacked, every link is
+ * resolved on disk, as the kernel would, and must stay inside (a dangling one may not climb).
+ */
+export async function extractChecked(tarFile: string, folder: string, what: string): Promise<void> {
+  await mkdir(folder, { recursive: true });
+  await pipeline(createReadStream(tarFile), tar.extract(folder));
+  const root = await realpath(folder);
+  const walk = async (dir: string): Promise<void> => {
+    for (const entry of await readdir(dir, { withFileTypes: true })) {
+      const full = path.join(dir, entry.name);
+      if (entry.isDirectory()) {
+        await walk(full);
+        continue;
+      }
+      if (!entry.isSymbolicLink()) continue;
+      const target = await readlink(full);
+      const shown = path.posix.join(what, path.relative(folder, full).split(path.sep).join('/'));
+      const resolved = await realpath(full).catch(() => undefined);
+      const outside =
+        resolved === undefined
+          ? path.isAbsolute(target) || target.split('/').includes('..')
+          : resolved !== root && !resolved.startsWith(root + path.sep);
+      if (outside) {
+        throw new Error(
+          `${shown} is a link to ${JSON.stringify(target)}, which leads outside ${what}: refused`,
+        );
+      }
+    }
+  };
+  await walk(folder);
 }
 
 async function git(cwd: string, ...args: string[]): Promise<string> {

@@ -1,22 +1,21 @@
 /** The post step: remove whatever this run left behind, found by the labels saved in state. */
 import * as core from '@actions/core';
 import { say } from './step.js';
-import { readKubernetesTarget, readRunState } from './config/action.js';
+import { readRunState } from './config/action.js';
 import { createKubernetesRuntime } from './runtime/kubernetes/kubernetes-runtime.js';
 import { createDockerRuntime } from './runtime/docker/docker-runtime.js';
 import { createLocalRuntime } from './runtime/local/local-runtime.js';
 
 export async function runPost(): Promise<void> {
-  const state = readRunState();
+  const state = readRunState((value) => core.setSecret(value));
   if (!state) {
     say('Nothing to clean up: the main step created nothing.');
     return;
   }
   let runtime;
   if (state.runtime === 'local') runtime = createLocalRuntime({});
-  else if (state.runtime === 'kubernetes') {
-    const target = readKubernetesTarget((value) => core.setSecret(value));
-    runtime = createKubernetesRuntime({ target, submitter: 'cook-action post' });
+  else if (state.kubernetes) {
+    runtime = createKubernetesRuntime({ target: state.kubernetes, submitter: 'cook-action post' });
   } else if (state.docker) runtime = createDockerRuntime(state.docker);
   else {
     say(`Nothing to clean up for runtime '${state.runtime}'.`);

@@ -11,9 +11,13 @@ import { Inputs, type InputName } from './names.js';
 import { parseNonNegativeInteger } from './parse.js';
 
 export type KubeconfigSource =
-  | { readonly kind: 'content'; readonly content: string }
-  | { readonly kind: 'path'; readonly path: string }
-  /** KUBECONFIG, then ~/.kube/config, as kubectl looks. */
+  | {
+      readonly kind: 'content';
+      readonly content: string;
+      /** The file it was read from, before the run: relative paths in it are relative to it. */
+      readonly path?: string;
+    }
+  /** KUBECONFIG naming several files, merged as kubectl merges them. */
   | { readonly kind: 'default' };
 
 export interface KubernetesTarget {
@@ -61,6 +65,7 @@ export function kubernetesInputs(
   input: (name: InputName) => string,
   workspace: string,
   onSecret: (value: string) => void,
+  env: NodeJS.ProcessEnv = {},
 ): KubernetesInputs {
   const trimmed = (name: InputName) => input(name).trim();
   const content = input(Inputs.kubeconfig);
@@ -95,18 +100,26 @@ export function kubernetesInputs(
   }
 
   const kubeconfigPath = trimmed(Inputs.kubeconfigPath);
+  // A file is read now, before anything runs, and only that content is used, by main and post
+  // alike: a workload that rewrites a kubeconfig in the workspace (an exec plugin of its own)
+  // is never heard.
+  const fromFile = (file: string, input: InputName): KubeconfigSource => {
+    const absolute = resolvePath(file, workspace, input);
+    const text = readFileSync(absolute, 'utf8');
+    registerCredentials(text, onSecret, input);
+    return { kind: 'content', content: text, path: absolute };
+  };
   let kubeconfig: KubeconfigSource = { kind: 'default' };
   if (content.trim() !== '') kubeconfig = { kind: 'content', content };
-  else if (kubeconfigPath !== '')
-    kubeconfig = {
-      kind: 'path',
-      path: resolvePath(kubeconfigPath, workspace, Inputs.kubeconfigPath),
-    };
+  else if (kubeconfigPath !== '') kubeconfig = fromFile(kubeconfigPath, Inputs.kubeconfigPath);
   else if (cluster?.kubeconfig_path)
-    kubeconfig = {
-      kind: 'path',
-      path: resolvePath(cluster.kubeconfig_path, workspace, Inputs.clustersConfig),
-    };
+    kubeconfig = fromFile(cluster.kubeconfig_path, Inputs.clustersConfig);
+  else {
+    const files = (env.KUBECONFIG ?? '').split(path.delimiter).filter(Boolean);
+    const single = files.length === 0 ? path.join(env.HOME ?? '', '.kube', 'config') : files[0]!;
+    if (files.length <= 1 && existsSync(single))
+      kubeconfig = fromFile(single, Inputs.kubeconfigPath);
+  }
 
   const context = trimmed(Inputs.context) || cluster?.context;
   const namespace = trimmed(Inputs.namespace) || cluster?.namespace || clusters?.default_namespace;
@@ -192,18 +205,18 @@ function parsePodTemplate(raw: string): Record<string, unknown> | undefined {
 }
 
 /** Registers the credential values of a kubeconfig, not its every line (that would hide the log). */
-function registerCredentials(content: string, onSecret: (value: string) => void): void {
+export function registerCredentials(
+  content: string,
+  onSecret: (value: string) => void,
+  input: InputName = Inputs.kubeconfig,
+): void {
   let parsed: unknown;
   try {
     parsed = parseYaml(content);
   } catch {
     // Not YAML: mask the whole of it, since nothing can be told apart.
     onSecret(content);
-    throw new InputError(
-      Inputs.kubeconfig,
-      undefined,
-      'kubeconfig content in YAML; it does not parse',
-    );
+    throw new InputError(input, undefined, 'kubeconfig content in YAML; it does not parse');
   }
   const visit = (node: unknown): void => {
     if (Array.isArray(node)) node.forEach(visit);

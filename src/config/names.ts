@@ -17,6 +17,7 @@ export const Inputs = {
   timeout: 'timeout',
   network: 'network',
   user: 'user',
+  capabilities: 'capabilities',
   workspace: 'workspace',
   artifacts: 'artifacts',
   artifactName: 'artifact-name',
@@ -70,6 +71,7 @@ export const States = {
   runId: 'run-id',
   runtime: 'runtime',
   dockerHost: 'docker-host',
+  kubernetes: 'kubernetes',
   isPost: 'is-post',
 } as const;
 

@@ -7,6 +7,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { InputError } from './errors.js';
+import { parseCapabilities } from './capabilities.js';
 import { kubernetesInputs, type KubernetesTarget } from './kubernetes.js';
 import { DEFAULT_IMAGE, Inputs, type InputName } from './names.js';
 import { parseShardEntry, type ShardEntry } from './shard.js';
@@ -131,6 +132,8 @@ export interface ContainerSettings {
   readonly network: NetworkMode;
   /** The container's user; unset means the image's, or the workspace owner for Prodigy. */
   readonly user?: string;
+  /** Linux capabilities the container keeps (config/capabilities.ts); all others are dropped. */
+  readonly capabilities: readonly string[];
 }
 
 export interface DockerSettings extends CommonSettings, ContainerSettings {
@@ -259,7 +262,7 @@ export function buildSettings(input: InputSource, env: Env, deps: SettingsDeps =
   parseNonNegativeInteger(Inputs.ttlSeconds, get(Inputs.ttlSeconds), 3600);
   const kube =
     runtime === 'kubernetes'
-      ? kubernetesInputs(input, workspace, (value) => deps.onSecret?.(value))
+      ? kubernetesInputs(input, workspace, (value) => deps.onSecret?.(value), env)
       : undefined;
   const container = containerSettings(input, kube?.image);
 
@@ -270,6 +273,7 @@ export function buildSettings(input: InputSource, env: Env, deps: SettingsDeps =
       Inputs.memory,
       Inputs.gpus,
       Inputs.user,
+      Inputs.capabilities,
       Inputs.registryUsername,
     ];
     const ignoredInputs = containerOnly.filter((name) => trimmed(name) !== '');
@@ -326,6 +330,7 @@ function containerSettings(
     ...(gpus === undefined ? {} : { gpus }),
     network: parseChoice(Inputs.network, input(Inputs.network), NETWORKS, 'bridge'),
     ...optional('user', user),
+    capabilities: parseCapabilities(input(Inputs.capabilities)),
   };
 }
 

@@ -136,6 +136,7 @@ export function buildRunSpec(settings: Settings, host: SpecHost = realHost): Run
             image: settings.image,
             pullPolicy: settings.pullPolicy,
             network: settings.network,
+            capabilities: settings.capabilities,
             ...(settings.registryAuth ? { registryAuth: settings.registryAuth } : {}),
             ...(settings.cpu ? { cpu: settings.cpu } : {}),
             ...(settings.memory ? { memory: settings.memory } : {}),

@@ -39,6 +39,8 @@ export interface ContainerSpec {
   readonly gpus?: GpuRequest;
   readonly network: NetworkMode;
   readonly user?: string;
+  /** The only Linux capabilities the workload keeps; privileges are never escalated. */
+  readonly capabilities: readonly string[];
 }
 
 export interface OutputChunk {

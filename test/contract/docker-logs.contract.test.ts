@@ -98,4 +98,29 @@ describe('following Docker logs across dropped connections', () => {
     );
     expect(lines).toEqual(['first', 'last-line']);
   });
+
+  it('reads a tail of 100,000 lines in one read when following never got through', async () => {
+    const container = await startWriting('seq 1 100000');
+    await container.wait();
+    const inner = dockerLogSource(container, docker.modem);
+    const lines: string[] = [];
+    const splitter = new LineSplitter();
+    await followLogs(
+      {
+        ...inner,
+        // Every followed connection is lost at once: all of it comes in the one unfollowed read.
+        open: async (follow, since, signal) => {
+          if (follow) throw Object.assign(new Error('simulated drop'), { code: 'ECONNRESET' });
+          return inner.open(follow, since, signal);
+        },
+      },
+      (chunk) => {
+        lines.push(...splitter.push(chunk.data));
+      },
+      { retryDelayMs: 10 },
+    );
+    lines.push(...splitter.flush());
+    expect(lines.length).toBe(100_000);
+    expect(lines.every((line, i) => line === String(i + 1))).toBe(true);
+  });
 });

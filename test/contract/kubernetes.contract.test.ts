@@ -244,7 +244,11 @@ describe('the workspace in and the results out', () => {
 
 describe('following pod logs across dropped connections', () => {
   const cluster = connect({
-    kubeconfig: { kind: 'path', path: kubeconfigPath },
+    kubeconfig: {
+      kind: 'content',
+      content: readFileSync(kubeconfigPath, 'utf8'),
+      path: kubeconfigPath,
+    },
     ttlSecondsAfterFinished: 60,
   });
   const pods: string[] = [];

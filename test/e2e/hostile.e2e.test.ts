@@ -5,10 +5,13 @@
  * user would check: the step's verdict, the outputs, every line once, secrets never shown, a
  * marker outside the workspace never written, refs that do not move, nothing left behind.
  */
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runAction } from '../harness/runner.js';
 import { startCuttingProxy, type CuttingProxy } from '../support/cutting-proxy.js';
+import { clusterLeftovers } from '../support/cluster.js';
 import { groundDocker, leftovers } from '../support/docker.js';
 import { ground } from '../support/ground.js';
 import { tempWorkspace } from '../support/workspace.js';
@@ -57,8 +60,9 @@ describe('never green without a verdict', () => {
       const relayed = main.lines.filter((line) => /^line \d+$/.test(line));
       expect(relayed).toEqual(Array.from({ length: 80 }, (_, i) => `line ${i + 1}`));
       expect(post?.exitCode).toBe(0);
-      const runId = main.state.runId!;
-      expect(await leftovers(docker, runId)).toEqual([]);
+      const runId = main.state['run-id'];
+      expect(runId).toMatch(/^[0-9a-f]{10}$/);
+      expect(await leftovers(docker, runId!)).toEqual([]);
     } finally {
       for (const timer of timers) clearTimeout(timer);
     }
@@ -90,5 +94,107 @@ describe('nothing the workload writes becomes a workflow command', () => {
     const injected = main.commands.filter((c) => ['set-output', 'add-mask'].includes(c.name));
     expect(injected).toEqual([]);
     expect(main.lines.filter((l) => l.startsWith('Put ')).length).toBe(3);
+  });
+});
+
+describe('the post step trusts only what main saved', () => {
+  it('never runs an exec plugin from a clusters file the workload rewrote', async () => {
+    const marker = path.join(mkdtempSync(path.join(os.tmpdir(), 'cook-marker-')), 'pwned');
+    const workspace = tempWorkspace({
+      '.prodigy/kubernetes.yaml': `clusters:\n  ground:\n    kubeconfig_path: ${g.kubeconfig}\n`,
+    });
+    // The workload's version: the same cluster, now with a kubeconfig in the workspace whose
+    // user gets its credentials from a plugin that writes the marker on the runner.
+    const planted = [
+      'apiVersion: v1',
+      'kind: Config',
+      'clusters:',
+      '- name: c',
+      '  cluster: {server: "https://127.0.0.1:1"}',
+      'users:',
+      '- name: u',
+      '  user:',
+      '    exec:',
+      '      apiVersion: client.authentication.k8s.io/v1',
+      '      command: sh',
+      `      args: [-c, "touch ${marker}; echo '{}'"]`,
+      '      interactiveMode: Never',
+      'contexts:',
+      '- name: x',
+      '  context: {cluster: c, user: u}',
+      'current-context: x',
+    ].join('\n');
+    const { main, post } = await runAction({
+      actionDir,
+      workspace,
+      inputs: {
+        runtime: 'kubernetes',
+        cluster: 'ground',
+        image: g.busyboxImage,
+        'pull-policy': 'never',
+        command: [
+          `cat > evil.yaml <<'EOF'\n${planted}\nEOF`,
+          "printf 'clusters:\\n  ground:\\n    kubeconfig_path: evil.yaml\\n' > .prodigy/kubernetes.yaml",
+          'echo planted',
+        ].join('\n'),
+      },
+    });
+    expect(main.outputs.status, main.lines.slice(-20).join('\n')).toBe('succeeded');
+    // The rewritten clusters file came back with the workspace, as every file does.
+    expect(readFileSync(path.join(workspace, '.prodigy/kubernetes.yaml'), 'utf8')).toContain(
+      'evil.yaml',
+    );
+    expect(existsSync(marker)).toBe(false);
+    expect(post?.exitCode).toBe(0);
+    expect(post?.lines.join('\n')).toMatch(/Nothing left from run|Removed what run/);
+    expect(clusterLeftovers(main.state['run-id']!)).toBe('');
+  });
+});
+
+describe('least privilege by default', () => {
+  it('on Docker: no device nodes, no raw sockets, no privilege gained through setuid', async () => {
+    const workspace = tempWorkspace();
+    const { main } = await runAction({
+      actionDir,
+      workspace,
+      env: { DOCKER_HOST: g.dockerHost },
+      inputs: {
+        // Runs as root in the image: the capabilities are all that stands in the way.
+        command: [
+          'grep -E "^(CapEff|NoNewPrivs):" /proc/self/status',
+          // A block device node in the bind-mounted workspace would open the runner's disk.
+          'mknod /workspace/disk b 8 0 && echo MKNOD-WORKED',
+          'ping -c 1 -W 1 127.0.0.1 >/dev/null 2>&1 && echo RAW-SOCKET-WORKED',
+          'true',
+        ].join('; '),
+        image: g.busyboxImage,
+        'pull-policy': 'never',
+      },
+    });
+    expect(main.outputs.status, main.lines.join('\n')).toBe('succeeded');
+    // CHOWN DAC_OVERRIDE FOWNER FSETID KILL SETGID SETUID NET_BIND_SERVICE: bits 0 1 3-7 10.
+    expect(main.lines).toContain('CapEff:\t00000000000004fb');
+    expect(main.lines).toContain('NoNewPrivs:\t1');
+    expect(main.lines).not.toContain('MKNOD-WORKED');
+    expect(main.lines).not.toContain('RAW-SOCKET-WORKED');
+    expect(existsSync(path.join(workspace, 'disk'))).toBe(false);
+  });
+
+  it('gives a capability back when asked', async () => {
+    const { main } = await runAction({
+      actionDir,
+      workspace: tempWorkspace(),
+      env: { DOCKER_HOST: g.dockerHost },
+      inputs: {
+        command: 'grep "^CapEff:" /proc/self/status',
+        image: g.busyboxImage,
+        'pull-policy': 'never',
+        capabilities: '+NET_RAW -SETUID',
+      },
+    });
+    // NET_RAW is bit 13; SETUID (bit 7) given up.
+    expect(main.lines).toContain(
+      `CapEff:\t${(0x4fb - 0x80 + 0x2000).toString(16).padStart(16, '0')}`,
+    );
   });
 });

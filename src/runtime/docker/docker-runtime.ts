@@ -86,6 +86,11 @@ export function containerCreateOptions(
         ...(spec.controlDir ? [`${spec.controlDir}:${CONTROL_TARGET}`] : []),
       ],
       NetworkMode: networkName ?? container.network,
+      // Least privilege (config/capabilities.ts): every capability dropped but the kept ones,
+      // and no setuid binary or file capability grants more than the process started with.
+      CapDrop: ['ALL'],
+      CapAdd: [...container.capabilities],
+      SecurityOpt: ['no-new-privileges'],
       // An init as PID 1 passes SIGTERM on to the workload, so a timeout or cancellation stops
       // it at once instead of waiting out the grace period for a shell that ignores signals.
       Init: true,

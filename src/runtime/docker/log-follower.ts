@@ -11,6 +11,7 @@ import { engineCall } from './engine.js';
 
 /** The unfollowed read of the tail is short; past this it counts as a dropped connection. */
 const TAIL_DEADLINE_MS = 120_000;
+const TAIL_PIECE_BYTES = 16 * 1024;
 
 /** Docker's `since` query form: seconds.nanoseconds. */
 export function sinceParameter(nanos: bigint): string {
@@ -44,7 +45,13 @@ export function dockerLogSource(container: Docker.Container, modem: Docker['mode
         deadlineMs: TAIL_DEADLINE_MS,
         retries: 0,
       });
-      return Readable.from([buffer]);
+      // In pieces: docker-modem's demuxer recurses once per frame of a chunk, and a tail of a
+      // hundred thousand short lines in one chunk overflows the stack.
+      const pieces: Buffer[] = [];
+      for (let at = 0; at < buffer.length; at += TAIL_PIECE_BYTES) {
+        pieces.push(buffer.subarray(at, at + TAIL_PIECE_BYTES));
+      }
+      return Readable.from(pieces);
     },
     async running() {
       const info = await engineCall('inspect', () => container.inspect());

@@ -85,15 +85,7 @@ export class StatsFollower {
     this.ended = this.follow(container).catch(() => undefined);
   }
 
-  /** Followed again after a dropped connection, until stopped: the counters are cumulative. */
   private async follow(container: Docker.Container): Promise<void> {
-    while (!this.stopped) {
-      await this.followOnce(container).catch(() => undefined);
-      if (!this.stopped) await new Promise((resolve) => setTimeout(resolve, 500));
-    }
-  }
-
-  private async followOnce(container: Docker.Container): Promise<void> {
     const stream = await container.stats({ stream: true });
     this.stream = stream;
     if (this.stopped) {

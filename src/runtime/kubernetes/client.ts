@@ -34,13 +34,13 @@ export function connect(target: KubernetesTarget): Cluster {
   let written: string | undefined;
   try {
     if (target.kubeconfig.kind === 'content') {
-      // A file, not memory: exec credential plugins and their relative paths expect one.
+      // A file, not memory: exec credential plugins expect one. Relative paths stay relative
+      // to the file the content was read from.
       const dir = mkdtempSync(path.join(os.tmpdir(), 'cook-kubeconfig-'));
       written = path.join(dir, 'config');
       writeFileSync(written, target.kubeconfig.content, { mode: 0o600 });
-      config.loadFromFile(written);
-    } else if (target.kubeconfig.kind === 'path') {
-      config.loadFromFile(target.kubeconfig.path);
+      config.loadFromString(target.kubeconfig.content);
+      config.makePathsAbsolute(target.kubeconfig.path ? path.dirname(target.kubeconfig.path) : dir);
     } else {
       config.loadFromDefault();
     }

@@ -134,7 +134,7 @@ export function buildJobObjects(spec: RunSpec, options: JobOptions): JobObjects 
       failureThreshold: RECEIVE_TIMEOUT_SECONDS,
     },
     resources: { requests: { cpu: '10m', memory: '32Mi' } },
-    securityContext: restrictedContainer(),
+    securityContext: restrictedContainer(container.capabilities, container.user),
     volumeMounts: [...mounts, { name: 'control', mountPath: CONTROL_DIR }],
   };
 
@@ -221,7 +221,7 @@ export function buildJobObjects(spec: RunSpec, options: JobOptions): JobObjects 
               workingDir: spec.workdir,
               env,
               resources: resources(spec),
-              securityContext: restrictedContainer(),
+              securityContext: restrictedContainer(container.capabilities, container.user),
               volumeMounts: [
                 ...mounts,
                 ...(workflowFile
@@ -274,11 +274,15 @@ export function buildJobObjects(spec: RunSpec, options: JobOptions): JobObjects 
   return objects;
 }
 
-function restrictedContainer() {
+/** Least privilege, as on Docker: every capability dropped but the kept ones, no escalation. */
+function restrictedContainer(capabilities: readonly string[], user: string | undefined) {
+  const uid = user?.split(':')[0];
   return {
     allowPrivilegeEscalation: false,
     privileged: false,
-    capabilities: { drop: ['NET_RAW', 'SYS_ADMIN', 'SYS_PTRACE', 'MKNOD', 'AUDIT_WRITE'] },
+    capabilities: { drop: ['ALL'], ...(capabilities.length ? { add: [...capabilities] } : {}) },
+    // Only a numeric user can be checked before the image is pulled; a named one is the image's.
+    ...(uid !== undefined && /^\d+$/.test(uid) && uid !== '0' ? { runAsNonRoot: true } : {}),
   };
 }
 

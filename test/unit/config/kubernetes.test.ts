@@ -38,7 +38,12 @@ describe('kubernetesInputs', () => {
   it('takes kubeconfig, context, namespace and image from a named cluster of the clusters file', () => {
     const { target, image } = read({ cluster: 'gpu' });
     expect(target).toMatchObject({
-      kubeconfig: { kind: 'path', path: path.join(workspace, 'kubeconfig.yaml') },
+      // Read at once: only what the file said before the run is used, in main and in post.
+      kubeconfig: {
+        kind: 'content',
+        content: 'apiVersion: v1\nkind: Config\n',
+        path: path.join(workspace, 'kubeconfig.yaml'),
+      },
       context: 'gpu-admin',
       namespace: 'gpu-jobs',
       cluster: 'gpu',

@@ -21,6 +21,7 @@ const spec: RunSpec = {
     gpus: 1,
     user: '1001:1001',
     registryAuth: { username: 'me', password: 'pw' },
+    capabilities: ['CHOWN', 'SETUID'],
   },
 };
 
@@ -83,10 +84,15 @@ describe('buildJobObjects', () => {
       runAsGroup: 1001,
       seccompProfile: { type: 'RuntimeDefault' },
     });
-    expect(container.securityContext).toMatchObject({
-      allowPrivilegeEscalation: false,
-      privileged: false,
-    });
+    // Both containers, keeper and workload: every capability dropped but the kept ones.
+    for (const c of [container, pod.initContainers![0]!]) {
+      expect(c.securityContext).toEqual({
+        allowPrivilegeEscalation: false,
+        privileged: false,
+        capabilities: { drop: ['ALL'], add: ['CHOWN', 'SETUID'] },
+        runAsNonRoot: true,
+      });
+    }
     expect(pod.automountServiceAccountToken).toBe(false);
   });
 

@@ -3,6 +3,8 @@
  * opened around cook() with the runtime the settings ask for, and closed whatever happens.
  * Shared by the action, the CLI and the tests, so all three take the same path.
  */
+import { chmod, lstat, mkdir } from 'node:fs/promises';
+import path from 'node:path';
 import type { Settings } from './config/settings.js';
 import { cook } from './cook.js';
 import { LogSink, type TextWriter } from './logs/log-sink.js';
@@ -29,11 +31,30 @@ export interface RunOptions {
   readonly runtime?: ContainerRuntime;
 }
 
+/**
+ * The run's folder, owner-only: folders inside it are opened to the workload's user (which may
+ * differ from the action's) and are bind-mounted straight into the container, but no other user
+ * of a shared runner can reach them through it. A folder found in its place that is not ours
+ * (a link, another user's) is refused.
+ */
+export async function makeRunDir(runDir: string): Promise<void> {
+  await mkdir(path.dirname(runDir), { recursive: true });
+  await mkdir(runDir, { mode: 0o700 }).catch((error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EEXIST') throw error;
+  });
+  const stats = await lstat(runDir);
+  if (!stats.isDirectory() || (process.getuid && stats.uid !== process.getuid())) {
+    throw new Error(`The run's folder ${runDir} exists and is not a folder of this user's`);
+  }
+  await chmod(runDir, 0o700);
+}
+
 export async function runLogged(
   settings: Settings,
   masker: Masker,
   options: RunOptions,
 ): Promise<RunOutcome> {
+  await makeRunDir(settings.runDir);
   const sink = await LogSink.open({
     filePath: settings.logPath,
     stdout: options.stdout ?? process.stdout,

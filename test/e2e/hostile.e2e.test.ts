@@ -5,7 +5,7 @@
  * user would check: the step's verdict, the outputs, every line once, secrets never shown, a
  * marker outside the workspace never written, refs that do not move, nothing left behind.
  */
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -66,6 +66,47 @@ describe('never green without a verdict', () => {
     } finally {
       for (const timer of timers) clearTimeout(timer);
     }
+  });
+});
+
+describe('never green without a verdict, on the cluster', () => {
+  it('every API connection cut twice (watch, log, exec): exit code 3 kept, every line once, nothing left', async () => {
+    const server = /server: https:\/\/([^:\s]+):(\d+)/.exec(readFileSync(g.kubeconfig, 'utf8'));
+    expect(server, 'the ground kubeconfig names its API server').not.toBeNull();
+    const proxy = await startCuttingProxy({ host: server![1]!, port: Number(server![2]) });
+    proxies.push(proxy);
+    const kubeconfig = path.join(mkdtempSync(path.join(os.tmpdir(), 'cook-kube-')), 'config');
+    writeFileSync(
+      kubeconfig,
+      readFileSync(g.kubeconfig, 'utf8').replace(server![0]!, `server: https://${proxy.address}`),
+    );
+    const cuts: number[] = [];
+    const { main, post } = await runAction({
+      actionDir,
+      workspace: tempWorkspace({ 'in.txt': 'sent in\n' }),
+      inputs: {
+        runtime: 'kubernetes',
+        'kubeconfig-path': kubeconfig,
+        image: g.busyboxImage,
+        'pull-policy': 'never',
+        command:
+          'cat in.txt; i=1; while [ $i -le 80 ]; do echo "line $i"; i=$((i+1)); sleep 0.1; done; exit 3',
+      },
+      // Cut when the workload is writing, and again a few seconds later.
+      cancelWhen: (line) => {
+        if (line === 'line 10' || line === 'line 50') cuts.push(proxy.cutAll());
+        return false;
+      },
+    });
+    expect(cuts).toHaveLength(2);
+    expect(cuts.every((n) => n >= 1)).toBe(true);
+    expect(main.outputs.status, main.lines.slice(-30).join('\n')).toBe('failed');
+    expect(main.outputs['exit-code']).toBe('3');
+    expect(main.lines).toContain('sent in');
+    const relayed = main.lines.filter((line) => /^line \d+$/.test(line));
+    expect(relayed).toEqual(Array.from({ length: 80 }, (_, i) => `line ${i + 1}`));
+    expect(post?.exitCode).toBe(0);
+    expect(clusterLeftovers(main.state['run-id']!)).toBe('');
   });
 });
 

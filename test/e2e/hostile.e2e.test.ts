@@ -14,7 +14,7 @@ import { startCuttingProxy, type CuttingProxy } from '../support/cutting-proxy.j
 import { clusterLeftovers } from '../support/cluster.js';
 import { groundDocker, leftovers } from '../support/docker.js';
 import { ground } from '../support/ground.js';
-import { tempWorkspace } from '../support/workspace.js';
+import { git, gitWorkspace, tempWorkspace } from '../support/workspace.js';
 
 const g = ground();
 const actionDir = path.resolve(import.meta.dirname, '../..');
@@ -44,13 +44,6 @@ describe('never green without a verdict', () => {
           'pull-policy': 'never',
         },
       });
-      console.log(
-        JSON.stringify(
-          { cuts, exit: main.exitCode, outputs: main.outputs, lines: main.lines.slice(-15) },
-          null,
-          1,
-        ),
-      );
       // Both cuts found open connections: the wait and the followed log at least.
       expect(cuts).toHaveLength(2);
       expect(cuts.every((n) => n >= 2)).toBe(true);
@@ -81,6 +74,7 @@ describe('never green without a verdict, on the cluster', () => {
       readFileSync(g.kubeconfig, 'utf8').replace(server![0]!, `server: https://${proxy.address}`),
     );
     const cuts: number[] = [];
+    const execCuts: number[] = [];
     const { main, post } = await runAction({
       actionDir,
       workspace: tempWorkspace({ 'in.txt': 'sent in\n' }),
@@ -95,11 +89,19 @@ describe('never green without a verdict, on the cluster', () => {
       // Cut when the workload is writing, and again a few seconds later.
       cancelWhen: (line) => {
         if (line === 'line 10' || line === 'line 50') cuts.push(proxy.cutAll());
+        // After the last line the results come back over exec: cut while they do.
+        if (line === 'line 80') {
+          for (const ms of [300, 600, 900, 1200])
+            setTimeout(() => execCuts.push(proxy.cutAll()), ms);
+        }
         return false;
       },
     });
     expect(cuts).toHaveLength(2);
     expect(cuts.every((n) => n >= 1)).toBe(true);
+    // The results came back after the exec connections carrying them were cut.
+    expect(execCuts.some((n) => n >= 1)).toBe(true);
+    expect(main.lines.join('\n')).toMatch(/Brought back what the run made from pod/);
     expect(main.outputs.status, main.lines.slice(-30).join('\n')).toBe('failed');
     expect(main.outputs['exit-code']).toBe('3');
     expect(main.lines).toContain('sent in');
@@ -237,5 +239,64 @@ describe('least privilege by default', () => {
     expect(main.lines).toContain(
       `CapEff:\t${(0x4fb - 0x80 + 0x2000).toString(16).padStart(16, '0')}`,
     );
+  });
+});
+
+describe('refs the workload moves', () => {
+  it('on the cluster: a branch rewritten and a HEAD on a tag come back to nothing', async () => {
+    const workspace = gitWorkspace({ 'a.txt': 'a\n' });
+    const before = git(workspace, 'rev-parse', 'main');
+    const { main } = await runAction({
+      actionDir,
+      workspace,
+      inputs: {
+        runtime: 'kubernetes',
+        'kubeconfig-path': g.kubeconfig,
+        image: g.prodigyImage,
+        'pull-policy': 'never',
+        // main replaced by an unrelated history, and HEAD left on a tag.
+        command: [
+          'git -c safe.directory=* checkout -q --orphan evil',
+          'git -c safe.directory=* -c user.name=x -c user.email=x@x commit -q --allow-empty -m evil',
+          'git -c safe.directory=* branch -f main evil',
+          'git -c safe.directory=* tag planted',
+          'git -c safe.directory=* symbolic-ref HEAD refs/tags/planted',
+        ].join(' && '),
+      },
+    });
+    expect(main.outputs.status).toBe('failed');
+    expect(main.annotations.map((a) => a.message).join('\n')).toMatch(
+      /did not come back: .*HEAD at "refs\/tags\/planted".*refused/,
+    );
+    expect(git(workspace, 'rev-parse', 'main')).toBe(before);
+    expect(git(workspace, 'symbolic-ref', 'HEAD')).toBe('refs/heads/main');
+    expect(git(workspace, 'tag', '--list')).toBe('');
+    expect(clusterLeftovers(main.state['run-id']!)).toBe('');
+  });
+
+  it('on the cluster: a branch rewritten is never force-fetched', async () => {
+    const workspace = gitWorkspace({ 'a.txt': 'a\n' });
+    git(workspace, 'branch', 'other');
+    const before = git(workspace, 'rev-parse', 'other');
+    const { main } = await runAction({
+      actionDir,
+      workspace,
+      inputs: {
+        runtime: 'kubernetes',
+        'kubeconfig-path': g.kubeconfig,
+        image: g.prodigyImage,
+        'pull-policy': 'never',
+        command: [
+          'git -c safe.directory=* checkout -q --orphan evil',
+          'git -c safe.directory=* -c user.name=x -c user.email=x@x commit -q --allow-empty -m evil',
+          'git -c safe.directory=* branch -f other evil',
+          'git -c safe.directory=* checkout -q main',
+        ].join(' && '),
+      },
+    });
+    expect(main.outputs.status).toBe('failed');
+    expect(main.annotations.map((a) => a.message).join('\n')).toMatch(/did not come back/);
+    expect(git(workspace, 'rev-parse', 'other')).toBe(before);
+    expect(clusterLeftovers(main.state['run-id']!)).toBe('');
   });
 });

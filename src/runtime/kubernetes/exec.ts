@@ -21,6 +21,11 @@ export interface ExecResult {
   readonly stderr: string;
 }
 
+/** An exec whose connection was lost: retried like any dropped connection (code ECONNRESET). */
+export class ExecDropped extends Error {
+  readonly code = 'ECONNRESET';
+}
+
 /** Data frames for the stdin channel (0) of the channel.k8s.io protocols. */
 const STDIN_CHANNEL = 0;
 /** Above this many bytes queued on the socket, sending waits. */
@@ -59,6 +64,9 @@ export async function execScript(
   if (options.stdinFile) await sendFile(ws, options.stdinFile);
   await closed;
   if (options.stdout === undefined) stdout.end();
+  // The API server always ends an exec with a Status; a socket that closed without one was
+  // cut (a proxy, a restart) and the command's end is unknown: a drop, to be tried again.
+  if (!status) throw new ExecDropped('the exec connection closed before the command ended');
   return {
     exitCode: exitCodeOf(status),
     stdout: Buffer.concat(out).toString('utf8'),
@@ -79,10 +87,12 @@ async function sendFile(ws: Socket, file: string): Promise<void> {
     const frame = Buffer.allocUnsafe((chunk as Buffer).length + 1);
     frame[0] = STDIN_CHANNEL;
     (chunk as Buffer).copy(frame, 1);
-    if (ws.readyState !== ws.OPEN) throw new Error('the exec connection closed while sending');
+    if (ws.readyState !== ws.OPEN)
+      throw new ExecDropped('the exec connection closed while sending');
     ws.send(frame);
     while (ws.bufferedAmount > HIGH_WATER) {
-      if (ws.readyState !== ws.OPEN) throw new Error('the exec connection closed while sending');
+      if (ws.readyState !== ws.OPEN)
+        throw new ExecDropped('the exec connection closed while sending');
       await new Promise((r) => setTimeout(r, 10));
     }
   }

@@ -855,7 +855,11 @@ class KubernetesWorkload implements Workload {
     }
     const started = Date.now();
     try {
-      await sendMounts(this.cluster, pod, this.transfer.mounts, this.scratch, this.log);
+      // A dropped exec connection sends it all again: unpacking over a partial copy is safe,
+      // and the keeper reports ready only at the end.
+      await withRetries('Sending the workspace', () =>
+        sendMounts(this.cluster, pod, this.transfer.mounts, this.scratch, this.log),
+      );
       this.log(`The workspace is in pod ${pod} (${((Date.now() - started) / 1000).toFixed(1)}s).`);
     } catch (error) {
       if (this.settled || this.stopping) return;
@@ -870,13 +874,17 @@ class KubernetesWorkload implements Workload {
       const tips = await checkoutTips(
         this.transfer.mounts.find((m) => m.target === this.transfer.workspace)?.host ?? '',
       );
-      const collected = await collectMounts(
-        this.cluster,
-        pod,
-        this.transfer.mounts,
-        this.transfer.workspace,
-        tips,
-        this.scratch,
+      // Packed and fetched again after a dropped exec connection: the keeper holds the pod
+      // until the last step marks the results collected.
+      const collected = await withRetries('Bringing back the results', () =>
+        collectMounts(
+          this.cluster,
+          pod,
+          this.transfer.mounts,
+          this.transfer.workspace,
+          tips,
+          this.scratch,
+        ),
       );
       await applyCollected(collected, this.transfer.mounts, this.transfer.workspace);
       this.copyBackSeconds = (Date.now() - started) / 1000;

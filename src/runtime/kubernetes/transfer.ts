@@ -22,6 +22,7 @@ import { pipeline } from 'node:stream/promises';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import tar from 'tar-fs';
+import { isSafeBranchName } from '../../results/git.js';
 import type { Cluster } from './client.js';
 import { execScript } from './exec.js';
 
@@ -357,20 +358,33 @@ export async function applyCollected(
       await mirror(folder, mount.host, []);
       continue;
     }
+    // HEAD may only name a plain branch or a commit: never another kind of ref, nor a branch
+    // name that could not be an output (results/git.ts).
+    const head = collected.head;
+    const branch = head.startsWith('refs/heads/') ? head.slice('refs/heads/'.length) : undefined;
+    if (
+      branch === undefined
+        ? !/^[0-9a-f]{40}(?:[0-9a-f]{24})?$/.test(head)
+        : !isSafeBranchName(branch)
+    ) {
+      throw new Error(
+        `the pod left HEAD at ${JSON.stringify(head)}, which is neither a plain branch nor a commit: refused`,
+      );
+    }
     if (collected.bundle) {
+      // Never forced: a branch or tag moves only forward, or the whole fetch is refused.
       await git(
         mount.host,
         'fetch',
         '--quiet',
         '--update-head-ok',
         collected.bundle,
-        '+refs/heads/*:refs/heads/*',
-        '+refs/tags/*:refs/tags/*',
+        'refs/heads/*:refs/heads/*',
+        'refs/tags/*:refs/tags/*',
       );
     }
-    if (collected.head.startsWith('refs/'))
-      await git(mount.host, 'symbolic-ref', 'HEAD', collected.head);
-    else await git(mount.host, 'update-ref', '--no-deref', 'HEAD', collected.head);
+    if (branch !== undefined) await git(mount.host, 'symbolic-ref', 'HEAD', head);
+    else await git(mount.host, 'update-ref', '--no-deref', 'HEAD', head);
     await git(mount.host, 'reset', '--quiet');
     await mirror(folder, mount.host, ['.git']);
   }

@@ -195,7 +195,7 @@ describe('the post step trusts only what main saved', () => {
 });
 
 describe('least privilege by default', () => {
-  it('on Docker: no device nodes, no raw sockets, no privilege gained through setuid', async () => {
+  it('on Docker: no device nodes, no raw sockets, and no-new-privileges set', async () => {
     const workspace = tempWorkspace();
     const { main } = await runAction({
       actionDir,
@@ -243,10 +243,9 @@ describe('least privilege by default', () => {
 });
 
 describe('refs the workload moves', () => {
-  it('on the cluster: a branch rewritten and a HEAD on a tag come back to nothing', async () => {
-    const workspace = gitWorkspace({ 'a.txt': 'a\n' });
-    const before = git(workspace, 'rev-parse', 'main');
-    const { main } = await runAction({
+  /** A git command workload in the Prodigy image (it has git), in a Job on the cluster. */
+  const runGitOnCluster = (workspace: string, commands: string[]) =>
+    runAction({
       actionDir,
       workspace,
       inputs: {
@@ -254,16 +253,24 @@ describe('refs the workload moves', () => {
         'kubeconfig-path': g.kubeconfig,
         image: g.prodigyImage,
         'pull-policy': 'never',
-        // main replaced by an unrelated history, and HEAD left on a tag.
-        command: [
-          'git -c safe.directory=* checkout -q --orphan evil',
-          'git -c safe.directory=* -c user.name=x -c user.email=x@x commit -q --allow-empty -m evil',
-          'git -c safe.directory=* branch -f main evil',
-          'git -c safe.directory=* tag planted',
-          'git -c safe.directory=* symbolic-ref HEAD refs/tags/planted',
-        ].join(' && '),
+        command: commands.map((c) => `git -c safe.directory=* ${c}`).join(' && '),
       },
     });
+  const orphanCommit = [
+    'checkout -q --orphan evil',
+    '-c user.name=x -c user.email=x@x commit -q --allow-empty -m evil',
+  ];
+
+  it('on the cluster: a branch rewritten and a HEAD on a tag come back to nothing', async () => {
+    const workspace = gitWorkspace({ 'a.txt': 'a\n' });
+    const before = git(workspace, 'rev-parse', 'main');
+    // main replaced by an unrelated history, and HEAD left on a tag.
+    const { main } = await runGitOnCluster(workspace, [
+      ...orphanCommit,
+      'branch -f main evil',
+      'tag planted',
+      'symbolic-ref HEAD refs/tags/planted',
+    ]);
     expect(main.outputs.status).toBe('failed');
     expect(main.annotations.map((a) => a.message).join('\n')).toMatch(
       /did not come back: .*HEAD at "refs\/tags\/planted".*refused/,
@@ -278,22 +285,11 @@ describe('refs the workload moves', () => {
     const workspace = gitWorkspace({ 'a.txt': 'a\n' });
     git(workspace, 'branch', 'other');
     const before = git(workspace, 'rev-parse', 'other');
-    const { main } = await runAction({
-      actionDir,
-      workspace,
-      inputs: {
-        runtime: 'kubernetes',
-        'kubeconfig-path': g.kubeconfig,
-        image: g.prodigyImage,
-        'pull-policy': 'never',
-        command: [
-          'git -c safe.directory=* checkout -q --orphan evil',
-          'git -c safe.directory=* -c user.name=x -c user.email=x@x commit -q --allow-empty -m evil',
-          'git -c safe.directory=* branch -f other evil',
-          'git -c safe.directory=* checkout -q main',
-        ].join(' && '),
-      },
-    });
+    const { main } = await runGitOnCluster(workspace, [
+      ...orphanCommit,
+      'branch -f other evil',
+      'checkout -q main',
+    ]);
     expect(main.outputs.status).toBe('failed');
     expect(main.annotations.map((a) => a.message).join('\n')).toMatch(/did not come back/);
     expect(git(workspace, 'rev-parse', 'other')).toBe(before);

@@ -9,7 +9,9 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { unzipSync } from 'fflate';
 import { runAction } from '../harness/runner.js';
+import { ArtifactService } from '../support/artifact-service.js';
 import { startCuttingProxy, type CuttingProxy } from '../support/cutting-proxy.js';
 import { clusterLeftovers } from '../support/cluster.js';
 import { groundDocker, leftovers } from '../support/docker.js';
@@ -137,6 +139,51 @@ describe('nothing the workload writes becomes a workflow command', () => {
     const injected = main.commands.filter((c) => ['set-output', 'add-mask'].includes(c.name));
     expect(injected).toEqual([]);
     expect(main.lines.filter((l) => l.startsWith('Put ')).length).toBe(3);
+  });
+});
+
+describe('secrets stay out of artifacts', () => {
+  it('a workload that writes its secrets into files, plain and base64, uploads them masked', async () => {
+    const service = await ArtifactService.start();
+    try {
+      const secret = 'sk-hostile-4b1d-secret';
+      const { main } = await runAction({
+        actionDir,
+        workspace: tempWorkspace(),
+        env: { DOCKER_HOST: g.dockerHost, ...service.envForJob('leak') },
+        inputs: {
+          command: [
+            'mkdir -p out',
+            'echo "key=$API_KEY" > out/env.txt',
+            'printf "%s" "$API_KEY" | base64 > out/key.b64',
+            'printf "\\000\\377%s\\200" "$API_KEY" > out/key.bin',
+            'echo "the key is $API_KEY"',
+          ].join('; '),
+          image: g.busyboxImage,
+          'pull-policy': 'never',
+          secrets: `API_KEY=${secret}`,
+          artifacts: 'out',
+        },
+      });
+      expect(main.outputs.status).toBe('succeeded');
+      const stored = service.artifacts.find((a) => String(a.id) === main.outputs['artifact-id']);
+      expect(stored, 'the run uploaded its artifact').toBeDefined();
+      const files = unzipSync(stored!.zip);
+      expect(Object.keys(files)).toEqual(
+        expect.arrayContaining([
+          'cook/output.log',
+          'workspace/out/env.txt',
+          'workspace/out/key.bin',
+        ]),
+      );
+      const everything = Buffer.concat(Object.values(files).map((f) => Buffer.from(f)));
+      expect(everything.includes(Buffer.from(secret))).toBe(false);
+      expect(everything.includes(Buffer.from(Buffer.from(secret).toString('base64')))).toBe(false);
+      expect(Buffer.from(files['workspace/out/env.txt']!).toString()).toBe('key=***\n');
+      expect(Buffer.from(files['cook/output.log']!).toString()).toContain('the key is ***');
+    } finally {
+      await service.close();
+    }
   });
 });
 

@@ -44,22 +44,26 @@ export async function execScript(
   const stdout = options.stdout ?? collector(out);
   const stderr = collector(err);
   let status: V1Status | undefined;
-  const ws = await new Exec(cluster.config).exec(
-    cluster.namespace,
-    pod,
-    container,
-    ['sh', '-c', script],
-    stdout,
-    stderr,
-    // A stream that is never written: it only asks for a stdin channel; data is sent below.
-    options.stdinFile ? new PassThrough() : null,
-    false,
-    (s) => (status = s),
-  );
+  const ws = await new Exec(cluster.config)
+    .exec(
+      cluster.namespace,
+      pod,
+      container,
+      ['sh', '-c', script],
+      stdout,
+      stderr,
+      // A stream that is never written: it only asks for a stdin channel; data is sent below.
+      options.stdinFile ? new PassThrough() : null,
+      false,
+      (s) => (status = s),
+    )
+    .catch((error: unknown) => {
+      throw socketError(error);
+    });
   // Listeners attached at once: the socket's events come from later I/O turns.
   const closed = new Promise<void>((resolve, reject) => {
     ws.on('close', () => resolve());
-    ws.on('error', reject);
+    ws.on('error', (error: unknown) => reject(socketError(error)));
   });
   if (options.stdinFile) await sendFile(ws, options.stdinFile);
   await closed;
@@ -67,11 +71,39 @@ export async function execScript(
   // The API server always ends an exec with a Status; a socket that closed without one was
   // cut (a proxy, a restart) and the command's end is unknown: a drop, to be tried again.
   if (!status) throw new ExecDropped('the exec connection closed before the command ended');
+  const exitCode = exitCodeOf(status);
+  // A Failure without an exit code is the connection's, not the command's (seen when the
+  // connection to the API server is cut mid-exec): the command's end is unknown.
+  if (exitCode === undefined) {
+    throw new ExecDropped(
+      `the exec ended without the command's exit code${status.message ? ` (${status.message})` : ''}`,
+    );
+  }
   return {
-    exitCode: exitCodeOf(status),
+    exitCode,
     stdout: Buffer.concat(out).toString('utf8'),
     stderr: Buffer.concat(err).toString('utf8'),
   };
+}
+
+/**
+ * The socket's error (an ErrorEvent while connecting, not always an Error) as an Error: the
+ * API server's refusal of the upgrade (a 4xx but 429) is final, anything else a drop.
+ */
+function socketError(error: unknown): Error {
+  const event = error as { message?: unknown; error?: unknown };
+  const message =
+    typeof event.message === 'string' && event.message !== ''
+      ? event.message
+      : event.error instanceof Error
+        ? event.error.message
+        : String(error);
+  const refused = /Unexpected server response: (\d+)/.exec(message);
+  const code = refused ? Number(refused[1]) : undefined;
+  if (code !== undefined && code >= 400 && code < 500 && code !== 429) {
+    return new Error(`the API server refused the exec: ${message}`);
+  }
+  return new ExecDropped(`the exec connection failed: ${message}`);
 }
 
 function collector(into: Buffer[]): Writable {
@@ -98,11 +130,10 @@ async function sendFile(ws: Socket, file: string): Promise<void> {
   }
 }
 
-/** Success is 0; a Failure names the exit code among its causes; anything else is unknown (-1). */
-function exitCodeOf(status: V1Status | undefined): number {
-  if (!status) return -1;
+/** Success is 0; a Failure names the exit code among its causes; anything else is unknown. */
+function exitCodeOf(status: V1Status): number | undefined {
   if (status.status === 'Success') return 0;
   const cause = status.details?.causes?.find((c) => c.reason === 'ExitCode');
   const code = Number(cause?.message);
-  return Number.isInteger(code) ? code : -1;
+  return cause && Number.isInteger(code) ? code : undefined;
 }

@@ -24,7 +24,7 @@ import { promisify } from 'node:util';
 import tar from 'tar-fs';
 import { isSafeBranchName } from '../../results/git.js';
 import type { Cluster } from './client.js';
-import { execScript } from './exec.js';
+import { ExecDropped, execScript } from './exec.js';
 
 const run = promisify(execFile);
 
@@ -240,7 +240,13 @@ export async function collectMounts(
     await rm(localTar);
     folders.push(folder);
   }
-  await execChecked(cluster, pod, 'Releasing the pod', `touch ${COLLECTED_MARKER}`);
+  // Everything is here: a release whose answer was lost is not tried again, since the keeper
+  // may be gone already, and it lets go by itself after KEEPER_HOLD_SECONDS anyway.
+  await execChecked(cluster, pod, 'Releasing the pod', `touch ${COLLECTED_MARKER}`).catch(
+    (error: unknown) => {
+      if (!(error instanceof ExecDropped)) throw error;
+    },
+  );
   return {
     folders,
     ...(bundle ? { bundle } : {}),

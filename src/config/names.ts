@@ -22,6 +22,7 @@ export const Inputs = {
   artifacts: 'artifacts',
   artifactName: 'artifact-name',
   retentionDays: 'retention-days',
+  transferLimit: 'transfer-limit',
   comment: 'comment',
   githubToken: 'github-token',
   kubeconfig: 'kubeconfig',

@@ -64,14 +64,32 @@ export const MIN_MEMORY_BYTES = 6 * 1024 ** 2;
  * both spellings, as `docker run -m` reads them, so one value means the same on every runtime.
  */
 export function parseMemory(input: string, raw: string): MemoryQuantity | undefined {
+  return parseBytes(
+    input,
+    raw,
+    'an amount of memory such as 512Mi, 4Gi, 512m or 1g (at least 6Mi)',
+    MIN_MEMORY_BYTES,
+  );
+}
+
+/** A size in the same units as memory: how much may travel (`transfer-limit`). */
+export function parseSize(input: string, raw: string): MemoryQuantity | undefined {
+  return parseBytes(input, raw, 'a size such as 512Mi, 4Gi or 1g (at least 1Mi)', 1024 ** 2);
+}
+
+function parseBytes(
+  input: string,
+  raw: string,
+  accepted: string,
+  minimum: number,
+): MemoryQuantity | undefined {
   const text = raw.trim();
   if (text === '') return undefined;
-  const accepted = 'an amount of memory such as 512Mi, 4Gi, 512m or 1g (at least 6Mi)';
   const match = /^(\d+(?:\.\d+)?)\s*([a-zA-Z]*)$/.exec(text);
   const unit = match ? MEMORY_UNITS[match[2]!.toLowerCase()] : undefined;
   if (!match || unit === undefined) throw new InputError(input, raw, accepted);
   const bytes = Math.floor(Number(match[1]) * unit);
-  if (bytes < MIN_MEMORY_BYTES) throw new InputError(input, raw, accepted);
+  if (bytes < minimum) throw new InputError(input, raw, accepted);
   return { bytes, text };
 }
 

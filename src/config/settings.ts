@@ -22,6 +22,7 @@ import {
   parseCpu,
   parseDuration,
   parseGpus,
+  parseSize,
   parseKeyValueLines,
   parseLines,
   parseMemory,
@@ -104,6 +105,11 @@ interface CommonSettings {
   readonly artifactName?: string;
   /** Days the uploaded artifact is kept; unset means the repository's setting. */
   readonly retentionDays?: number;
+  /**
+   * The most that travels for a run: the workspace into a pod, what comes back from it (each
+   * archive and the commits), and the run's artifact; also each pod volume's sizeLimit.
+   */
+  readonly transferLimit: MemoryQuantity;
   /** Keep one pull-request comment per workflow up to date with the run's short summary. */
   readonly comment: boolean;
   /** The token the comment is written with (masked). */
@@ -248,6 +254,10 @@ export function buildSettings(input: InputSource, env: Env, deps: SettingsDeps =
     artifacts: parseLines(get(Inputs.artifacts)),
     ...optional('artifactName', trimmed(Inputs.artifactName)),
     ...(retentionDays === undefined ? {} : { retentionDays }),
+    transferLimit: parseSize(Inputs.transferLimit, get(Inputs.transferLimit)) ?? {
+      bytes: 4 * 1024 ** 3,
+      text: '4Gi',
+    },
     comment,
     ...optional('githubToken', githubToken),
     ...(shard ? { shard } : {}),

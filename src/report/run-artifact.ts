@@ -26,7 +26,7 @@ import path from 'node:path';
 import { type FileSystemAdapter, glob, isDynamicPattern } from 'tinyglobby';
 import type { GitHubContext, Settings } from '../config/settings.js';
 import type { ShardEntry } from '../config/shard.js';
-import { ReadLimits, readUntrusted } from '../results/untrusted.js';
+import { ReadLimits, readUntrusted, UntrustedFileError } from '../results/untrusted.js';
 import { prodigyHomeIn } from '../runtime/spec.js';
 import { uploadArtifact } from './artifacts.js';
 import { formatBytes } from './summary.js';
@@ -34,7 +34,13 @@ import { formatBytes } from './summary.js';
 /** What the run's artifact needs to know of the settings; a whole Settings will do. */
 export interface RunArtifactSettings extends Pick<
   Settings,
-  'workspace' | 'runDir' | 'logPath' | 'artifacts' | 'artifactName' | 'retentionDays'
+  | 'workspace'
+  | 'runDir'
+  | 'logPath'
+  | 'artifacts'
+  | 'artifactName'
+  | 'retentionDays'
+  | 'transferLimit'
 > {
   readonly shard?: Pick<ShardEntry, 'name' | 'shard'>;
   readonly github: Pick<GitHubContext, 'artifactService' | 'job' | 'runAttempt'>;
@@ -311,6 +317,8 @@ export interface StageInput {
   readonly parts?: readonly RunPart[];
   /** Masks secrets in a file's bytes, as the log is masked. */
   readonly mask: (data: Buffer) => Buffer;
+  /** The most the artifact may hold in all (transfer-limit); what would pass it is left out. */
+  readonly limit: { readonly bytes: number; readonly text: string };
 }
 
 /** A run inside the step's run, with a folder of its own (a shard of `max-parallel`). */
@@ -371,10 +379,17 @@ export async function stageRunArtifact(input: StageInput): Promise<StagedArtifac
     const chosen = claim(relative);
     const target = path.join(dir, chosen);
     try {
+      const room = input.limit.bytes - bytes;
       const data = await readUntrusted(source, {
         what: relative,
-        maxBytes: ReadLimits.data,
+        maxBytes: Math.max(0, Math.min(ReadLimits.data, room)),
         ...(root ? { root } : {}),
+      }).catch((error: unknown) => {
+        if (!(error instanceof UntrustedFileError) || !/over the limit/.test(error.message))
+          throw error;
+        throw new Error(
+          `the artifact would pass the transfer-limit of ${input.limit.text}: raise the input 'transfer-limit' to keep it`,
+        );
       });
       await mkdir(path.dirname(target), { recursive: true });
       await writeFile(target, input.mask(data));
@@ -500,6 +515,7 @@ export async function publishRunArtifact(
     workspaceFiles: globbed.files,
     ...(extras.parts ? { parts: extras.parts } : {}),
     mask: extras.mask,
+    limit: settings.transferLimit,
   });
   for (const { path: file, why } of staged.skipped) {
     announce.warning(`Left ${file} out of artifact ${name}: ${why}.`);

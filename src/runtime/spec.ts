@@ -128,6 +128,7 @@ export function buildRunSpec(settings: Settings, host: SpecHost = realHost): Run
     env,
     secretEnv,
     mounts,
+    transferLimit: settings.transferLimit,
     ...(inContainer ? { controlDir: path.join(settings.runDir, 'control') } : {}),
     ...(settings.runtime === 'local'
       ? {}

@@ -25,6 +25,11 @@ export interface RunSpec {
   readonly mounts: readonly { readonly host: string; readonly target: string }[];
   /** A host folder of the run's own for the runtime's files (Docker: the usage counters). */
   readonly controlDir?: string;
+  /**
+   * The most bytes that travel to or from a runtime without shared disk (Kubernetes: each
+   * archive in or out, the commits, each volume's sizeLimit); `text` is as the user wrote it.
+   */
+  readonly transferLimit: { readonly bytes: number; readonly text: string };
   /** The workflow file the argv names at argIndex, for runtimes that ship it apart. */
   readonly workflowFile?: { readonly host: string; readonly argIndex: number };
   readonly container?: ContainerSpec;

@@ -259,6 +259,7 @@ describe('publishRunArtifact', () => {
       artifacts: ['out', '!out/**/*.log', 'top.md', 'etc/passwd', '../secret', 'missing/*.txt'],
       shard: { name: 'shard 2 of 8', shard: 1 },
       retentionDays: 5,
+      transferLimit: { bytes: 64 * 1024 ** 2, text: '64Mi' },
       github: { artifactService: true, job: 'map', runAttempt: '3' },
       ...overrides,
     };
@@ -407,6 +408,23 @@ describe('publishRunArtifact', () => {
     expect(Object.keys(zip)).not.toContain('prodigy/events/environ.jsonl');
     expect(Object.keys(zip)).not.toContain('prodigy/events/pipe.jsonl');
     expect(everything.toString('latin1')).not.toContain('PATH=');
+  });
+
+  it('leaves out what would pass the transfer-limit, naming the input', async () => {
+    const settings = runFixture({
+      artifacts: ['out'],
+      artifactName: 'bounded',
+      transferLimit: { bytes: 1024 ** 2, text: '1Mi' },
+    });
+    writeFileSync(path.join(settings.workspace, 'out', 'big.bin'), Buffer.alloc(2 * 1024 ** 2));
+    const { said, announce } = announcer();
+    const published = await publishRunArtifact(settings, { metrics: {}, mask: noMask }, announce);
+    const zip = unzipSync(service.artifacts.find((a) => a.name === published.name)!.zip);
+    expect(Object.keys(zip)).not.toContain('workspace/out/big.bin');
+    expect(Object.keys(zip)).toContain('workspace/out/report.txt');
+    expect(said.warning.join('\n')).toContain(
+      "Left workspace/out/big.bin out of artifact bounded: the artifact would pass the transfer-limit of 1Mi: raise the input 'transfer-limit' to keep it.",
+    );
   });
 
   it('uploads nothing without an artifact service and says where the files stay', async () => {

@@ -289,6 +289,31 @@ describe('least privilege by default', () => {
   });
 });
 
+describe('bounded transfers', () => {
+  it('on the cluster: a workspace over transfer-limit is not sent, and the error names the input', async () => {
+    const workspace = tempWorkspace();
+    writeFileSync(path.join(workspace, 'big.bin'), Buffer.alloc(3 * 1024 ** 2, 1));
+    const { main } = await runAction({
+      actionDir,
+      workspace,
+      inputs: {
+        runtime: 'kubernetes',
+        'kubeconfig-path': g.kubeconfig,
+        image: g.busyboxImage,
+        'pull-policy': 'never',
+        command: 'echo never-runs',
+        'transfer-limit': '1Mi',
+      },
+    });
+    expect(main.outputs.status).toBe('failed');
+    expect(main.lines).not.toContain('never-runs');
+    expect(main.annotations.map((a) => a.message).join('\n')).toMatch(
+      /packed, is 3\.0 MiB, over the transfer-limit of 1Mi: raise the input 'transfer-limit'/,
+    );
+    expect(clusterLeftovers(main.state['run-id']!)).toBe('');
+  });
+});
+
 describe('refs the workload moves', () => {
   /** A git command workload in the Prodigy image (it has git), in a Job on the cluster. */
   const runGitOnCluster = (workspace: string, commands: string[]) =>

@@ -239,6 +239,7 @@ class KubernetesRuntime implements ContainerRuntime {
     const workload = new KubernetesWorkload(this.connected(), name, log, {
       mounts: spec.mounts,
       workspace: spec.workdir,
+      limit: spec.transferLimit,
       enforcesTimeout: this.options.timeoutMs !== undefined,
       schedulingTimeoutMs: this.options.schedulingTimeoutMs ?? SCHEDULING_TIMEOUT_MS,
       ...(index === undefined ? {} : { index }),
@@ -508,6 +509,8 @@ interface TransferOptions {
   readonly mounts: readonly Mount[];
   /** The mount whose commits come back as a git bundle. */
   readonly workspace: string;
+  /** The most bytes each archive in or out may have (the transfer-limit input). */
+  readonly limit: RunSpec['transferLimit'];
   readonly enforcesTimeout: boolean;
   readonly schedulingTimeoutMs: number;
   /** Follow only this index of an Indexed Job. */
@@ -858,7 +861,14 @@ class KubernetesWorkload implements Workload {
       // A dropped exec connection sends it all again: unpacking over a partial copy is safe,
       // and the keeper reports ready only at the end.
       await withRetries('Sending the workspace', () =>
-        sendMounts(this.cluster, pod, this.transfer.mounts, this.scratch, this.log),
+        sendMounts(
+          this.cluster,
+          pod,
+          this.transfer.mounts,
+          this.scratch,
+          this.log,
+          this.transfer.limit,
+        ),
       );
       this.log(`The workspace is in pod ${pod} (${((Date.now() - started) / 1000).toFixed(1)}s).`);
     } catch (error) {
@@ -884,6 +894,7 @@ class KubernetesWorkload implements Workload {
           this.transfer.workspace,
           tips,
           this.scratch,
+          this.transfer.limit,
         ),
       );
       await applyCollected(collected, this.transfer.mounts, this.transfer.workspace);

@@ -231,8 +231,13 @@ export function buildJobObjects(spec: RunSpec, options: JobOptions): JobObjects 
             },
           ],
           volumes: [
-            ...mounts.map((mount) => ({ name: mount.name, emptyDir: {} })),
-            { name: 'control', emptyDir: {} },
+            // Bounded (transfer-limit): a workload that fills its disk is evicted, not the node.
+            ...mounts.map((mount) => ({
+              name: mount.name,
+              emptyDir: { sizeLimit: String(spec.transferLimit.bytes) },
+            })),
+            // The archives going out, and the commits, wait here.
+            { name: 'control', emptyDir: { sizeLimit: String(2 * spec.transferLimit.bytes) } },
             ...(workflowFile ? [{ name: 'workflow', configMap: { name: workflowFile.name } }] : []),
           ],
         },

@@ -17,7 +17,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { cp, lstat, mkdir, mkdtemp, readdir, readlink, realpath, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { PassThrough } from 'node:stream';
+import { PassThrough, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -91,6 +91,17 @@ async function execChecked(
   return result.stdout;
 }
 
+export interface TransferLimit {
+  readonly bytes: number;
+  readonly text: string;
+}
+
+function overLimit(what: string, bytes: number, limit: TransferLimit): Error {
+  return new Error(
+    `${what} is ${formatBytes(bytes)}, over the transfer-limit of ${limit.text}: raise the input 'transfer-limit' to let it through`,
+  );
+}
+
 /** Sends every mount's host folder into the pod and marks the keeper ready. */
 export async function sendMounts(
   cluster: Cluster,
@@ -98,11 +109,13 @@ export async function sendMounts(
   mounts: readonly Mount[],
   scratch: string,
   log: (message: string) => void,
+  limit: TransferLimit,
 ): Promise<void> {
   const dir = await mkdtemp(path.join(scratch, 'send-'));
   try {
     for (const mount of mounts) {
       const packed = await pack(mount.host, path.join(dir, 'in.tar'));
+      if (packed.size > limit.bytes) throw overLimit(`${mount.host}, packed`, packed.size, limit);
       const inTar = `${CONTROL_DIR}/in.tar`;
       const stdout = await execChecked(
         cluster,
@@ -146,19 +159,39 @@ export interface Collected {
   readonly dir: string;
 }
 
-/** Fetches a file from the pod, checking its SHA-256 against the pod's own. */
+/**
+ * Fetches a file from the pod, checking its SHA-256 against the pod's own. Past the limit,
+ * nothing more is written: the pod's count of the size is the workload's to fake, this one is
+ * not.
+ */
 async function fetchFile(
   cluster: Cluster,
   pod: string,
   remote: string,
   local: string,
   sha256: string,
+  limit: TransferLimit,
 ): Promise<void> {
   const hash = createHash('sha256');
   const out = createWriteStream(local);
   const tee = new PassThrough();
-  tee.on('data', (chunk: Buffer) => hash.update(chunk));
-  tee.pipe(out);
+  let received = 0;
+  tee.on('data', (chunk: Buffer) => {
+    received += chunk.length;
+    if (received <= limit.bytes) hash.update(chunk);
+  });
+  tee.pipe(
+    new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        if (received > limit.bytes) return done();
+        if (!out.write(chunk)) out.once('drain', () => done());
+        else done();
+      },
+      final(done) {
+        out.end(done);
+      },
+    }),
+  );
   const done = new Promise<void>((resolve, reject) => {
     out.on('finish', resolve);
     out.on('error', reject);
@@ -166,6 +199,8 @@ async function fetchFile(
   await execChecked(cluster, pod, `Sending back ${remote}`, `cat ${remote}`, { stdout: tee });
   tee.end();
   await done;
+  if (received > limit.bytes)
+    throw overLimit(`What the pod sends back in ${remote}`, received, limit);
   const got = hash.digest('hex');
   if (got !== sha256) {
     throw new Error(`${remote} came back damaged: SHA-256 ${got} instead of ${sha256}`);
@@ -184,6 +219,7 @@ export async function collectMounts(
   workspace: string,
   tips: readonly string[],
   scratch: string,
+  limit: TransferLimit,
 ): Promise<Collected> {
   const dir = await mkdtemp(path.join(scratch, 'collect-'));
   const folders: string[] = [];
@@ -228,13 +264,13 @@ export async function collectMounts(
       const bundleSha = field('bundle');
       if (bundleSha) {
         bundle = path.join(dir, 'commits.bundle');
-        await fetchFile(cluster, pod, bundleFile, bundle, bundleSha);
+        await fetchFile(cluster, pod, bundleFile, bundle, bundleSha, limit);
       }
     }
     const tarSha = field('tar');
     if (!tarSha) throw new Error(`Packing ${mount.target} in the pod reported no archive`);
     const localTar = path.join(dir, `out-${index}.tar`);
-    await fetchFile(cluster, pod, outTar, localTar, tarSha);
+    await fetchFile(cluster, pod, outTar, localTar, tarSha, limit);
     const folder = path.join(dir, `mount-${index}`);
     await extractChecked(localTar, folder, mount.target);
     await rm(localTar);

@@ -25,6 +25,19 @@ function settingsFor(inputs: Partial<Record<InputName, string>>, env: Record<str
 }
 
 describe('buildSettings', () => {
+  it('bounds what travels by transfer-limit, 4Gi unless told, and names it when it is wrong', () => {
+    expect(settingsFor({ command: 'true' }).transferLimit).toEqual({
+      bytes: 4 * 1024 ** 3,
+      text: '4Gi',
+    });
+    expect(settingsFor({ command: 'true', 'transfer-limit': '512Mi' }).transferLimit.bytes).toBe(
+      512 * 1024 ** 2,
+    );
+    expect(() => settingsFor({ command: 'true', 'transfer-limit': 'lots' })).toThrow(
+      `Input 'transfer-limit' has invalid value "lots": expected a size such as 512Mi, 4Gi or 1g (at least 1Mi)`,
+    );
+  });
+
   it('builds a frozen Prodigy run on Docker from a workflow alone', () => {
     const settings = settingsFor({ workflow: 'workflows/fix.yml', args: '-n 2' });
     expect(settings.runtime).toBe('docker');

@@ -11,7 +11,8 @@ const spec: RunSpec = {
   workdir: '/workspace',
   env: { PLAIN: 'visible' },
   secretEnv: { TOKEN: 's3cret' },
-  mounts: [],
+  mounts: [{ host: '/tmp/ws', target: '/workspace' }],
+  transferLimit: { bytes: 2 * 1024 ** 3, text: '2Gi' },
   container: {
     image: 'registry.example.invalid/team/agent:1',
     pullPolicy: 'if-not-present',
@@ -94,6 +95,13 @@ describe('buildJobObjects', () => {
       });
     }
     expect(pod.automountServiceAccountToken).toBe(false);
+    // Every volume is bounded by the transfer-limit; the control volume holds two archives.
+    expect(pod.volumes).toEqual(
+      expect.arrayContaining([
+        { name: 'mount-0', emptyDir: { sizeLimit: String(2 * 1024 ** 3) } },
+        { name: 'control', emptyDir: { sizeLimit: String(4 * 1024 ** 3) } },
+      ]),
+    );
   });
 
   it('keeps secret values out of the Job: they live in the Secret, referenced by key', () => {

@@ -308,7 +308,7 @@ describe('bounded transfers', () => {
     expect(main.outputs.status).toBe('failed');
     expect(main.lines).not.toContain('never-runs');
     expect(main.annotations.map((a) => a.message).join('\n')).toMatch(
-      /packed, is 3\.0 MiB, over the transfer-limit of 1Mi: raise the input 'transfer-limit'/,
+      / packed is 3\.0 MiB, over the transfer-limit of 1Mi: raise the input 'transfer-limit'/,
     );
     expect(clusterLeftovers(main.state['run-id']!)).toBe('');
   });

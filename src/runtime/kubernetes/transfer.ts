@@ -115,7 +115,7 @@ export async function sendMounts(
   try {
     for (const mount of mounts) {
       const packed = await pack(mount.host, path.join(dir, 'in.tar'));
-      if (packed.size > limit.bytes) throw overLimit(`${mount.host}, packed`, packed.size, limit);
+      if (packed.size > limit.bytes) throw overLimit(`${mount.host} packed`, packed.size, limit);
       const inTar = `${CONTROL_DIR}/in.tar`;
       const stdout = await execChecked(
         cluster,

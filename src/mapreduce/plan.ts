@@ -239,11 +239,11 @@ async function readPlanSource(
       `map.input, run as a command, exited with status ${status.trim()}${stderr.trim() ? `: ${lastLines(stderr, 5)}` : ''}`,
     );
   }
-  const stdout =
-    (await read(PlanFiles.inputOut, "map.input's output", ReadLimits.data)) ??
-    (() => {
-      throw new Error("map.input's output is missing");
-    })();
+  const stdout = await readUntrustedText(path.join(exchange, PlanFiles.inputOut), {
+    what: "map.input's output",
+    maxBytes: ReadLimits.data,
+    root: exchange,
+  });
   return { source: itemsSourceFromCommand(stdout) };
 }
 

@@ -26,7 +26,7 @@ import path from 'node:path';
 import { type FileSystemAdapter, glob, isDynamicPattern } from 'tinyglobby';
 import type { GitHubContext, Settings } from '../config/settings.js';
 import type { ShardEntry } from '../config/shard.js';
-import { ReadLimits, readUntrusted, UntrustedFileError } from '../results/untrusted.js';
+import { FileTooLargeError, ReadLimits, readUntrusted } from '../results/untrusted.js';
 import { prodigyHomeIn } from '../runtime/spec.js';
 import { uploadArtifact } from './artifacts.js';
 import { formatBytes } from './summary.js';
@@ -385,8 +385,7 @@ export async function stageRunArtifact(input: StageInput): Promise<StagedArtifac
         maxBytes: Math.max(0, Math.min(ReadLimits.data, room)),
         ...(root ? { root } : {}),
       }).catch((error: unknown) => {
-        if (!(error instanceof UntrustedFileError) || !/over the limit/.test(error.message))
-          throw error;
+        if (!(error instanceof FileTooLargeError)) throw error;
         throw new Error(
           `the artifact would pass the transfer-limit of ${input.limit.text}: raise the input 'transfer-limit' to keep it`,
         );

@@ -14,7 +14,12 @@ import { lstat, open } from 'node:fs/promises';
 import path from 'node:path';
 
 export class UntrustedFileError extends Error {
-  override readonly name = 'UntrustedFileError';
+  override readonly name: string = 'UntrustedFileError';
+}
+
+/** The file is over the bound it was read with. */
+export class FileTooLargeError extends UntrustedFileError {
+  override readonly name = 'FileTooLargeError';
 }
 
 export interface UntrustedRead {
@@ -93,7 +98,7 @@ export async function readUntrusted(file: string, options: UntrustedRead): Promi
       );
     }
     const tooBig = () =>
-      new UntrustedFileError(`${what} is not read: ${file} is over the limit of ${maxBytes} bytes`);
+      new FileTooLargeError(`${what} is not read: ${file} is over the limit of ${maxBytes} bytes`);
     if (stats.size > maxBytes) throw tooBig();
     // Read to the bound and one byte more: a file still growing is caught too.
     const chunks: Buffer[] = [];

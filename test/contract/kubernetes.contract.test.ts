@@ -257,7 +257,6 @@ describe('following pod logs across dropped connections', () => {
       await core
         .deleteNamespacedPod({ name, namespace: 'default', gracePeriodSeconds: 0 })
         .catch(() => {});
-    cluster.close();
   });
 
   it('delivers every line once and in order while the stream is cut every 700 lines', async () => {

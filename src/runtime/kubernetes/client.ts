@@ -1,10 +1,8 @@
 /**
- * Connecting to the cluster: the kubeconfig (content written to a 0600 file for the run and
- * removed after), the context, the namespace, API clients, the API server's own words out of an
+ * Connecting to the cluster: the kubeconfig (its content as read before the run), the context, the namespace, API clients, the API server's own words out of an
  * error, and retries of what the infrastructure, not the request, got wrong.
  */
-import { accessSync, constants, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { accessSync, constants, statSync } from 'node:fs';
 import path from 'node:path';
 import {
   AuthorizationV1Api,
@@ -25,37 +23,23 @@ export interface Cluster {
   readonly version: VersionApi;
   /** The API server's address, for messages. */
   readonly server: string;
-  /** Removes the kubeconfig file written for this run, if any. */
-  close(): void;
 }
 
 export function connect(target: KubernetesTarget): Cluster {
   const config = new KubeConfig();
-  let written: string | undefined;
   try {
     if (target.kubeconfig.kind === 'content') {
-      // A file, not memory: exec credential plugins expect one. Relative paths stay relative
-      // to the file the content was read from.
-      const dir = mkdtempSync(path.join(os.tmpdir(), 'cook-kubeconfig-'));
-      written = path.join(dir, 'config');
-      writeFileSync(written, target.kubeconfig.content, { mode: 0o600 });
+      // Only the content read before the run is used; relative paths in it stay relative to
+      // the file it was read from.
       config.loadFromString(target.kubeconfig.content);
-      config.makePathsAbsolute(target.kubeconfig.path ? path.dirname(target.kubeconfig.path) : dir);
+      if (target.kubeconfig.path) config.makePathsAbsolute(path.dirname(target.kubeconfig.path));
     } else {
       config.loadFromDefault();
     }
   } catch (error) {
-    if (written) rmSync(path.dirname(written), { recursive: true, force: true });
     throw new Error(`Reading the kubeconfig: ${(error as Error).message}`, { cause: error });
   }
-  const cluster = (() => {
-    try {
-      return checkTarget(config, target);
-    } catch (error) {
-      if (written) rmSync(path.dirname(written), { recursive: true, force: true });
-      throw error;
-    }
-  })();
+  const cluster = checkTarget(config, target);
   const contextNamespace = config.getContextObject(config.getCurrentContext())?.namespace;
   return {
     config,
@@ -65,10 +49,6 @@ export function connect(target: KubernetesTarget): Cluster {
     authorization: config.makeApiClient(AuthorizationV1Api),
     version: config.makeApiClient(VersionApi),
     server: cluster.server,
-    close() {
-      if (written) rmSync(path.dirname(written), { recursive: true, force: true });
-      written = undefined;
-    },
   };
 }
 

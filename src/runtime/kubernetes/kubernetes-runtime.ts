@@ -298,98 +298,90 @@ class KubernetesRuntime implements ContainerRuntime {
     this.closed = true;
     const cluster = this.cluster;
     if (!cluster) return;
-    try {
-      const failures: string[] = [];
-      if (this.created.job) {
-        await deleteJob(cluster, this.created.job, 0).catch((error: unknown) =>
-          failures.push(`Job ${this.created.job}: ${apiMessage(error)}`),
-        );
-      }
-      if (this.created.secret) {
-        await ignoreNotFound(() =>
-          cluster.core.deleteNamespacedSecret({
-            name: this.created.secret!,
-            namespace: cluster.namespace,
-          }),
-        ).catch((error: unknown) =>
-          failures.push(`Secret ${this.created.secret}: ${apiMessage(error)}`),
-        );
-      }
-      if (this.created.configMap) {
-        await ignoreNotFound(() =>
-          cluster.core.deleteNamespacedConfigMap({
-            name: this.created.configMap!,
-            namespace: cluster.namespace,
-          }),
-        ).catch((error: unknown) =>
-          failures.push(`ConfigMap ${this.created.configMap}: ${apiMessage(error)}`),
-        );
-      }
-      for (const workload of this.workloads.splice(0)) workload.close();
-      if (this.created.job) await waitGone(cluster, this.created.job, 10_000);
-      if (failures.length > 0) throw new Error(`Could not delete ${failures.join('; ')}`);
-    } finally {
-      cluster.close();
+    const failures: string[] = [];
+    if (this.created.job) {
+      await deleteJob(cluster, this.created.job, 0).catch((error: unknown) =>
+        failures.push(`Job ${this.created.job}: ${apiMessage(error)}`),
+      );
     }
+    if (this.created.secret) {
+      await ignoreNotFound(() =>
+        cluster.core.deleteNamespacedSecret({
+          name: this.created.secret!,
+          namespace: cluster.namespace,
+        }),
+      ).catch((error: unknown) =>
+        failures.push(`Secret ${this.created.secret}: ${apiMessage(error)}`),
+      );
+    }
+    if (this.created.configMap) {
+      await ignoreNotFound(() =>
+        cluster.core.deleteNamespacedConfigMap({
+          name: this.created.configMap!,
+          namespace: cluster.namespace,
+        }),
+      ).catch((error: unknown) =>
+        failures.push(`ConfigMap ${this.created.configMap}: ${apiMessage(error)}`),
+      );
+    }
+    for (const workload of this.workloads.splice(0)) workload.close();
+    if (this.created.job) await waitGone(cluster, this.created.job, 10_000);
+    if (failures.length > 0) throw new Error(`Could not delete ${failures.join('; ')}`);
   }
 
   async sweep(runId: string): Promise<string[]> {
     const cluster = this.connected();
-    try {
-      const labelSelector = `${Labels.run}=${runId}`;
-      const removed: string[] = [];
-      const jobs = await cluster.batch.listNamespacedJob({
-        namespace: cluster.namespace,
-        labelSelector,
-      });
-      for (const job of jobs.items) {
-        await deleteJob(cluster, job.metadata!.name!, 0);
-        removed.push(`Job ${job.metadata!.name}`);
-      }
-      const secrets = await cluster.core.listNamespacedSecret({
-        namespace: cluster.namespace,
-        labelSelector,
-      });
-      for (const secret of secrets.items) {
-        await ignoreNotFound(() =>
-          cluster.core.deleteNamespacedSecret({
-            name: secret.metadata!.name!,
-            namespace: cluster.namespace,
-          }),
-        );
-        removed.push(`Secret ${secret.metadata!.name}`);
-      }
-      const configMaps = await cluster.core.listNamespacedConfigMap({
-        namespace: cluster.namespace,
-        labelSelector,
-      });
-      for (const configMap of configMaps.items) {
-        await ignoreNotFound(() =>
-          cluster.core.deleteNamespacedConfigMap({
-            name: configMap.metadata!.name!,
-            namespace: cluster.namespace,
-          }),
-        );
-        removed.push(`ConfigMap ${configMap.metadata!.name}`);
-      }
-      const pods = await cluster.core.listNamespacedPod({
-        namespace: cluster.namespace,
-        labelSelector,
-      });
-      for (const pod of pods.items) {
-        await ignoreNotFound(() =>
-          cluster.core.deleteNamespacedPod({
-            name: pod.metadata!.name!,
-            namespace: cluster.namespace,
-            gracePeriodSeconds: 0,
-          }),
-        );
-        removed.push(`pod ${pod.metadata!.name}`);
-      }
-      return removed;
-    } finally {
-      cluster.close();
+    const labelSelector = `${Labels.run}=${runId}`;
+    const removed: string[] = [];
+    const jobs = await cluster.batch.listNamespacedJob({
+      namespace: cluster.namespace,
+      labelSelector,
+    });
+    for (const job of jobs.items) {
+      await deleteJob(cluster, job.metadata!.name!, 0);
+      removed.push(`Job ${job.metadata!.name}`);
     }
+    const secrets = await cluster.core.listNamespacedSecret({
+      namespace: cluster.namespace,
+      labelSelector,
+    });
+    for (const secret of secrets.items) {
+      await ignoreNotFound(() =>
+        cluster.core.deleteNamespacedSecret({
+          name: secret.metadata!.name!,
+          namespace: cluster.namespace,
+        }),
+      );
+      removed.push(`Secret ${secret.metadata!.name}`);
+    }
+    const configMaps = await cluster.core.listNamespacedConfigMap({
+      namespace: cluster.namespace,
+      labelSelector,
+    });
+    for (const configMap of configMaps.items) {
+      await ignoreNotFound(() =>
+        cluster.core.deleteNamespacedConfigMap({
+          name: configMap.metadata!.name!,
+          namespace: cluster.namespace,
+        }),
+      );
+      removed.push(`ConfigMap ${configMap.metadata!.name}`);
+    }
+    const pods = await cluster.core.listNamespacedPod({
+      namespace: cluster.namespace,
+      labelSelector,
+    });
+    for (const pod of pods.items) {
+      await ignoreNotFound(() =>
+        cluster.core.deleteNamespacedPod({
+          name: pod.metadata!.name!,
+          namespace: cluster.namespace,
+          gracePeriodSeconds: 0,
+        }),
+      );
+      removed.push(`pod ${pod.metadata!.name}`);
+    }
+    return removed;
   }
 }
 

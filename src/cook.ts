@@ -7,7 +7,14 @@ import type { Settings } from './config/settings.js';
 import { LineSplitter } from './logs/line-splitter.js';
 import type { LogSink } from './logs/log-sink.js';
 import type { RunOutcome, RunStatus } from './report/outcome.js';
+import {
+  bringBackCommits,
+  type ContainerGit,
+  prepareContainerGit,
+} from './results/container-git.js';
 import { type GitSnapshot, gitResult, snapshot } from './results/git.js';
+import { type GitGuard, guardGitFiles } from './results/git-guard.js';
+import { runBranch } from './workflow/prodigy.js';
 import { buildRunSpec, prodigyHomeOnHost } from './runtime/spec.js';
 import type {
   ContainerRuntime,
@@ -101,9 +108,15 @@ export async function cook(settings: Settings, deps: CookDeps): Promise<RunOutco
   let cleanupError: unknown;
   let prepared = false;
   let usage: ResourceUsage | undefined;
+  let guard: GitGuard | undefined;
+  let containerGit: ContainerGit | undefined;
 
   try {
     const prepareStart = now();
+    guard = await guardGitFiles(settings.workspace);
+    if (settings.runtime !== 'local') {
+      containerGit = await prepareContainerGit(settings.workspace, settings.runDir);
+    }
     await group(`Preparing the ${settings.runtime} runtime`, () =>
       abortable(
         runtime.prepare(spec, (m) => sink.note(m)),
@@ -215,6 +228,16 @@ export async function cook(settings: Settings, deps: CookDeps): Promise<RunOutco
   if (cleanupError) {
     sink.note(`Cleanup failed: ${(cleanupError as Error).message}`);
   }
+  // Nothing of the workload runs now: its git files are undone, then its commits come in.
+  const restored = await restoreGit(guard, containerGit);
+  for (const note of restored.notes) sink.note(`Warning: ${note}`);
+  if (restored.error) {
+    sink.note(restored.error);
+    if (status === 'succeeded' || status === undefined) {
+      status = 'failed';
+      reason = restored.error;
+    }
+  }
 
   const git = gitBefore
     ? await gitResult(settings.workspace, gitBefore).catch(() => undefined)
@@ -234,7 +257,34 @@ export async function cook(settings: Settings, deps: CookDeps): Promise<RunOutco
     relayedLines: sink.relayedLines,
     relayedBytes: sink.relayedBytes,
     ...(git ? { git } : {}),
+    ...(restored.notes.length > 0 ? { warnings: restored.notes } : {}),
   });
+
+  async function restoreGit(
+    saved: GitGuard | undefined,
+    prepared: ContainerGit | undefined,
+  ): Promise<{ notes: string[]; error?: string }> {
+    const notes: string[] = [];
+    try {
+      if (saved) notes.push(...(await saved.restore()));
+      if (prepared) {
+        notes.push(
+          ...(await bringBackCommits(prepared, {
+            workspace: settings.workspace,
+            runDir: settings.runDir,
+            ownBranch: runBranch(settings.runId),
+            limitBytes: settings.transferLimit.bytes,
+          })),
+        );
+      }
+    } catch (error) {
+      return {
+        notes,
+        error: `Bringing back the run's commits failed: ${(error as Error).message}`,
+      };
+    }
+    return { notes };
+  }
 
   function finish(partial: Omit<RunOutcome, 'durationSeconds' | 'endedAt'>): RunOutcome {
     const endedAt = now();

@@ -144,8 +144,11 @@ export async function fanOutWithFolds(
   });
 }
 
-/** Outputs from the outcome; `metrics` comes with the report. */
+/** Outputs from the outcome, and its warnings as annotations; `metrics` comes with the report. */
 export function setOutcomeOutputs(outcome: RunOutcome): void {
+  for (const warning of outcome.warnings ?? []) {
+    core.warning(stepMasker ? stepMasker.mask(warning) : warning);
+  }
   for (const [name, value] of Object.entries(outcomeOutputs(outcome))) {
     if (name !== Outputs.metrics) core.setOutput(name, value);
   }

@@ -3,19 +3,16 @@
  * container each on Docker, one process each on the local runtime), each in a checkout of its
  * own, then reduces into the workspace: the matrix flow without the matrix.
  */
-import { execFile } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import type { Settings } from '../config/settings.js';
 import type { RunOutcome } from '../report/outcome.js';
+import { runGitIn } from '../results/git.js';
 import { shardLabel } from '../workflow/shards.js';
 import { planMatrix } from './matrix.js';
 import { makePlan, type PlannedRun } from './plan.js';
 import { type ReduceRun, runReduce } from './reduce.js';
 import { runShard, type ShardRun } from './shard.js';
-
-const run = promisify(execFile);
 
 export interface FanOutDeps {
   /** Runs a workload with the step's own output (plan, reduce). */
@@ -120,7 +117,7 @@ export async function fanOut(
  * back to the workspace, so it works mounted in a container as well).
  */
 async function cloneCheckout(workspace: string, into: string): Promise<void> {
-  await run('git', ['clone', '--quiet', '--local', '--no-checkout', workspace, into]);
-  const head = (await run('git', ['-C', workspace, 'rev-parse', 'HEAD'])).stdout.trim();
-  await run('git', ['-C', into, 'checkout', '--quiet', '--detach', head]);
+  await runGitIn(undefined, ['clone', '--quiet', '--local', '--no-checkout', workspace, into]);
+  const head = await runGitIn(workspace, ['rev-parse', 'HEAD']);
+  await runGitIn(into, ['checkout', '--quiet', '--detach', head]);
 }

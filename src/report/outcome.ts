@@ -33,5 +33,7 @@ export interface RunOutcome {
   readonly relayedLines?: number;
   readonly relayedBytes?: number;
   readonly git?: GitResult;
+  /** What the action undid or left out of what the workload did (its git files, refs). */
+  readonly warnings?: readonly string[];
   readonly dryRun?: boolean;
 }

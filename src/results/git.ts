@@ -8,6 +8,24 @@ import { promisify } from 'node:util';
 const run = promisify(execFile);
 
 /**
+ * Every git command the action runs on the runner runs with these: no hook and no fsmonitor
+ * program, whatever a repository's configuration says. The workload's files are never what
+ * git is driven by (SECURITY.md), and this holds even where a repository's configuration was
+ * not the action's to check.
+ */
+export const HARDENED_GIT = ['-c', 'core.hooksPath=/dev/null', '-c', 'core.fsmonitor=false'];
+
+/** Runs git on the runner, hardened; the trimmed standard output. */
+export async function runGitIn(cwd: string | undefined, args: readonly string[]): Promise<string> {
+  const { stdout } = await run(
+    'git',
+    [...HARDENED_GIT, ...(cwd === undefined ? [] : ['-C', cwd]), ...args],
+    { maxBuffer: 64 * 1024 * 1024 },
+  );
+  return stdout.trim();
+}
+
+/**
  * The only branch names the action passes on (the `branch` output, the summary): git allows far
  * more (`x$(id)`, backquotes, quotes), and an output is often pasted into a later step's script.
  * Path segments of letters, digits, `.`, `_` and `-`, none starting with `.` or `-`, and none
@@ -21,7 +39,7 @@ export function isSafeBranchName(name: string): boolean {
 }
 
 /** Prodigy 0.4.4 names a standard run's branch prodigy-workflow-<n>, a MapReduce one's prodigy-session-<uuid>. */
-const SESSION_BRANCH = /^prodigy-(session|workflow)-/;
+export const SESSION_BRANCH = /^prodigy-(session|workflow)-/;
 
 export interface GitSnapshot {
   readonly head: string;
@@ -40,8 +58,7 @@ export interface GitResult {
 }
 
 async function git(workspace: string, ...args: string[]): Promise<string> {
-  const { stdout } = await run('git', ['-C', workspace, ...args], { maxBuffer: 16 * 1024 * 1024 });
-  return stdout.trim();
+  return runGitIn(workspace, args);
 }
 
 /** The checkout's state, or undefined when git is missing or the folder is no repository. */
@@ -108,7 +125,16 @@ export async function fetchBundle(workspace: string, file: string): Promise<stri
   const heads = await git(workspace, 'bundle', 'list-heads', file);
   const ref = heads.split('\n')[0]?.split(' ')[1];
   if (!ref) throw new Error(`the git bundle ${file} holds no commits`);
-  await git(workspace, 'fetch', '--quiet', '--no-tags', file, ref);
+  await git(
+    workspace,
+    '-c',
+    'transfer.fsckObjects=true',
+    'fetch',
+    '--quiet',
+    '--no-tags',
+    file,
+    ref,
+  );
   return git(workspace, 'rev-parse', 'FETCH_HEAD');
 }
 

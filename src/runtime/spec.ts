@@ -1,7 +1,8 @@
 /** Settings → RunSpec: what runs, where, with which environment. Pure apart from the owner lookup. */
-import { statSync } from 'node:fs';
+import { lstatSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { Labels } from '../config/names.js';
+import { CONTAINER_GIT_OBJECTS, runGitFolder } from '../results/container-git.js';
 import type { Settings } from '../config/settings.js';
 import { prodigyLaunch } from '../workflow/prodigy.js';
 import type { RunSpec } from './types.js';
@@ -34,6 +35,8 @@ export function exchangeInWorkload(settings: Settings, hostExchange: string): st
 export interface SpecHost {
   /** Owner of a host folder as "uid:gid". */
   readonly ownerOf: (folder: string) => string;
+  /** Whether the path is a folder (not a link to one). */
+  readonly isFolder: (file: string) => boolean;
 }
 
 const realHost: SpecHost = {
@@ -41,6 +44,7 @@ const realHost: SpecHost = {
     const stats = statSync(folder);
     return `${stats.uid}:${stats.gid}`;
   },
+  isFolder: (file) => lstatSync(file, { throwIfNoEntry: false })?.isDirectory() ?? false,
 };
 
 export function buildRunSpec(settings: Settings, host: SpecHost = realHost): RunSpec {
@@ -98,9 +102,24 @@ export function buildRunSpec(settings: Settings, host: SpecHost = realHost): Run
   const secretEnv = Object.fromEntries(settings.secrets);
   for (const key of Object.keys(secretEnv)) delete env[key];
 
-  const mounts = inContainer
+  // The checkout's .git is never the workload's: it gets a git folder of the run's own, with
+  // the checkout's objects read-only (results/container-git.ts).
+  const checkoutGit = path.join(settings.workspace, '.git');
+  const gitMounts =
+    inContainer && host.isFolder(checkoutGit)
+      ? [
+          { host: runGitFolder(settings.runDir), target: `${CONTAINER_WORKSPACE}/.git` },
+          {
+            host: path.join(checkoutGit, 'objects'),
+            target: CONTAINER_GIT_OBJECTS,
+            readOnly: true,
+          },
+        ]
+      : [];
+  const mounts: RunSpec['mounts'] = inContainer
     ? [
         { host: settings.workspace, target: CONTAINER_WORKSPACE },
+        ...gitMounts,
         ...(workload.kind === 'prodigy'
           ? [{ host: prodigyHomeOnHost(settings), target: CONTAINER_PRODIGY_HOME }]
           : []),

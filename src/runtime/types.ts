@@ -21,8 +21,12 @@ export interface RunSpec {
   readonly env: Readonly<Record<string, string>>;
   /** Secret variables, kept apart so a runtime can store them as secrets. */
   readonly secretEnv: Readonly<Record<string, string>>;
-  /** Host folders and where the workload sees them. */
-  readonly mounts: readonly { readonly host: string; readonly target: string }[];
+  /** Host folders and where the workload sees them; a read-only one never comes back. */
+  readonly mounts: readonly {
+    readonly host: string;
+    readonly target: string;
+    readonly readOnly?: boolean;
+  }[];
   /** A host folder of the run's own for the runtime's files (Docker: the usage counters). */
   readonly controlDir?: string;
   /**

@@ -412,8 +412,8 @@ describe('as a service account bound only to deploy/kubernetes/role.yaml', () =>
   it('names every missing permission at once, before creating anything', async () => {
     const reduced = readFileSync(role, 'utf8').replace('verbs: [get, create]', 'verbs: [get]');
     const withoutExec = reduced.replace(
-      /- apiGroups: \[''\]\n\s*resources: \[configmaps\]\n\s*verbs: \[create, list, delete\]/,
-      "- apiGroups: ['']\n    resources: [configmaps]\n    verbs: [list]",
+      /- apiGroups: \[''\]\n\s*resources: \[configmaps\]\n\s*verbs: \[create, delete\]/,
+      "- apiGroups: ['']\n    resources: [configmaps]\n    verbs: [get]",
     );
     const kubeconfig = setUp('cook-action-partial', withoutExec);
     const { outcome } = await cookWith(

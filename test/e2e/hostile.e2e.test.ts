@@ -5,7 +5,7 @@
  * user would check: the step's verdict, the outputs, every line once, secrets never shown, a
  * marker outside the workspace never written, refs that do not move, nothing left behind.
  */
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -287,6 +287,33 @@ describe('least privilege by default', () => {
       `CapEff:\t${(0x4fb - 0x80 + 0x2000).toString(16).padStart(16, '0')}`,
     );
   });
+
+  it('on the cluster: capabilities dropped, no privilege gain, and the keeper out of sight', async () => {
+    const { main } = await runAction({
+      actionDir,
+      workspace: tempWorkspace(),
+      inputs: {
+        runtime: 'kubernetes',
+        'kubeconfig-path': g.kubeconfig,
+        image: g.busyboxImage,
+        'pull-policy': 'never',
+        command: [
+          'grep -E "^(CapEff|NoNewPrivs):" /proc/self/status',
+          // The keeper's script idles in `sleep 1`: a shared process namespace would show it.
+          // The pattern is put together at run time, so this script's own command line has none.
+          'k="while :; do slee""p 1"',
+          'all=$(for p in /proc/[0-9]*; do tr "\\0" " " < $p/cmdline 2>/dev/null; echo; done)',
+          'case "$all" in *"$k"*) echo KEEPER-VISIBLE ;; esac',
+          'true',
+        ].join('; '),
+      },
+    });
+    expect(main.outputs.status, main.lines.join('\n')).toBe('succeeded');
+    expect(main.lines).toContain('CapEff:\t00000000000004fb');
+    expect(main.lines).toContain('NoNewPrivs:\t1');
+    expect(main.lines).not.toContain('KEEPER-VISIBLE');
+    expect(clusterLeftovers(main.state['run-id']!)).toBe('');
+  });
 });
 
 describe('bounded transfers', () => {
@@ -314,57 +341,127 @@ describe('bounded transfers', () => {
   });
 });
 
-describe('refs the workload moves', () => {
-  /** A git command workload in the Prodigy image (it has git), in a Job on the cluster. */
-  const runGitOnCluster = (workspace: string, commands: string[]) =>
-    runAction({
-      actionDir,
-      workspace,
-      inputs: {
-        runtime: 'kubernetes',
-        'kubeconfig-path': g.kubeconfig,
-        image: g.prodigyImage,
-        'pull-policy': 'never',
-        command: commands.map((c) => `git -c safe.directory=* ${c}`).join(' && '),
-      },
-    });
-  const orphanCommit = [
-    'checkout -q --orphan evil',
-    '-c user.name=x -c user.email=x@x commit -q --allow-empty -m evil',
-  ];
+interface Place {
+  readonly name: string;
+  readonly inputs: Record<string, string>;
+  readonly env: Record<string, string>;
+  readonly left: (runId: string) => Promise<string>;
+}
+const places: Place[] = [
+  {
+    name: 'on Docker',
+    inputs: {},
+    env: { DOCKER_HOST: g.dockerHost },
+    left: async (runId) => (await leftovers(docker, runId)).join('\n'),
+  },
+  {
+    name: 'on the cluster',
+    inputs: { runtime: 'kubernetes', 'kubeconfig-path': g.kubeconfig },
+    env: {},
+    left: async (runId) => clusterLeftovers(runId),
+  },
+];
 
-  it('on the cluster: a branch rewritten and a HEAD on a tag come back to nothing', async () => {
-    const workspace = gitWorkspace({ 'a.txt': 'a\n' });
-    const before = git(workspace, 'rev-parse', 'main');
-    // main replaced by an unrelated history, and HEAD left on a tag.
-    const { main } = await runGitOnCluster(workspace, [
-      ...orphanCommit,
-      'branch -f main evil',
-      'tag planted',
-      'symbolic-ref HEAD refs/tags/planted',
-    ]);
-    expect(main.outputs.status).toBe('failed');
-    expect(main.annotations.map((a) => a.message).join('\n')).toMatch(
-      /did not come back: .*HEAD at "refs\/tags\/planted".*refused/,
-    );
-    expect(git(workspace, 'rev-parse', 'main')).toBe(before);
-    expect(git(workspace, 'symbolic-ref', 'HEAD')).toBe('refs/heads/main');
-    expect(git(workspace, 'tag', '--list')).toBe('');
-    expect(clusterLeftovers(main.state['run-id']!)).toBe('');
+/** A shell workload in the Prodigy image (it has git), committing as an agent would. */
+const runGitWorkload = (place: Place, workspace: string, script: string[]) =>
+  runAction({
+    actionDir,
+    workspace,
+    env: place.env,
+    inputs: {
+      ...place.inputs,
+      image: g.prodigyImage,
+      'pull-policy': 'never',
+      // As Prodigy runs: the checkout's owner.
+      user: `${process.getuid!()}:${process.getgid!()}`,
+      command: [
+        'set -e',
+        'cd /workspace',
+        'export GIT_CONFIG_COUNT=3 GIT_CONFIG_KEY_0=safe.directory GIT_CONFIG_VALUE_0=*',
+        'export GIT_CONFIG_KEY_1=user.name GIT_CONFIG_VALUE_1=agent',
+        'export GIT_CONFIG_KEY_2=user.email GIT_CONFIG_VALUE_2=agent@example.invalid',
+        ...script,
+      ].join('\n'),
+    },
   });
 
-  it('on the cluster: a branch rewritten is never force-fetched', async () => {
+describe.each(places)('git on the runner is never driven by the workload, $name', (place) => {
+  it('hooks, fsmonitor and hooksPath planted in .git and a nested sub/.git run nowhere', async () => {
+    const workspace = gitWorkspace({ 'a.txt': 'a\n' });
+    const marker = path.join(mkdtempSync(path.join(os.tmpdir(), 'cook-marker-')), 'ran');
+    // The program the planted configuration names, at the checkout's path on the runner.
+    const evil = path.join(workspace, 'evil.sh');
+    writeFileSync(evil, `#!/bin/sh\ncat /proc/$PPID/environ > ${marker}\n`, { mode: 0o755 });
+    const configBefore = readFileSync(path.join(workspace, '.git', 'config'), 'utf8');
+    const hooksBefore = readdirSync(path.join(workspace, '.git', 'hooks')).sort();
+    const hookScript = `printf '#!/bin/sh\\ntouch ${marker}\\n'`;
+    const hooks =
+      'post-checkout post-merge post-commit reference-transaction pre-auto-gc post-rewrite';
+
+    const { main } = await runGitWorkload(place, workspace, [
+      'mkdir -p .git/hooks planted-hooks',
+      `for h in ${hooks}; do ${hookScript} > .git/hooks/$h; cp .git/hooks/$h planted-hooks/$h; done`,
+      'chmod +x .git/hooks/* planted-hooks/*',
+      `git config core.fsmonitor ${evil}`,
+      `git config core.hooksPath ${workspace}/planted-hooks`,
+      'git init -q sub',
+      `git -C sub config core.fsmonitor ${evil}`,
+      'echo work > work.txt',
+      'git add work.txt',
+      'git commit -q -m "agent work"',
+    ]);
+    expect(main.outputs.status, main.lines.join('\n')).toBe('succeeded');
+    // The run's commit is in the checkout, on its branch, with a clean index.
+    expect(git(workspace, 'log', '-1', '--format=%s', 'main')).toBe('agent work');
+    expect(git(workspace, 'status', '--porcelain', '--untracked-files=no')).toBe('');
+    // The checkout's git files are what they were; no nested repository came back.
+    expect(readFileSync(path.join(workspace, '.git', 'config'), 'utf8')).toBe(configBefore);
+    expect(readdirSync(path.join(workspace, '.git', 'hooks')).sort()).toEqual(hooksBefore);
+    expect(existsSync(path.join(workspace, 'sub', '.git'))).toBe(false);
+    expect(main.annotations.map((a) => a.message).join('\n')).toMatch(
+      /changed the git configuration of its container/,
+    );
+    // What a later step does with git in the checkout runs none of it either.
+    git(workspace, 'status');
+    git(workspace, 'checkout', '-q', '-b', 'later');
+    git(workspace, 'commit', '-q', '--allow-empty', '-m', 'later');
+    git(workspace, 'checkout', '-q', 'main');
+    git(workspace, 'merge', '-q', 'later');
+    git(workspace, 'gc', '--auto', '--quiet');
+    expect(existsSync(marker)).toBe(false);
+    expect(await place.left(main.state['run-id']!)).toBe('');
+  });
+
+  it('refs: only the run’s own branch comes back; no branch, tag or HEAD is moved', async () => {
     const workspace = gitWorkspace({ 'a.txt': 'a\n' });
     git(workspace, 'branch', 'other');
-    const before = git(workspace, 'rev-parse', 'other');
-    const { main } = await runGitOnCluster(workspace, [
-      ...orphanCommit,
-      'branch -f other evil',
-      'checkout -q main',
+    const refsBefore = git(workspace, 'for-each-ref', '--format=%(refname) %(objectname)');
+    const { main } = await runGitWorkload(place, workspace, [
+      'git checkout -q -b prodigy-session-1234',
+      'git commit -q --allow-empty -m "session work"',
+      'echo "SESSION=$(git rev-parse HEAD)"',
+      'git checkout -q main',
+      // main rewritten, another branch forced to an unrelated history, a tag, HEAD on the tag.
+      'git commit -q --amend --allow-empty -m rewritten',
+      'git checkout -q --orphan evil',
+      'git commit -q --allow-empty -m evil',
+      'git branch -f other evil',
+      'git tag planted',
+      'git symbolic-ref HEAD refs/tags/planted',
     ]);
-    expect(main.outputs.status).toBe('failed');
-    expect(main.annotations.map((a) => a.message).join('\n')).toMatch(/did not come back/);
-    expect(git(workspace, 'rev-parse', 'other')).toBe(before);
-    expect(clusterLeftovers(main.state['run-id']!)).toBe('');
+    expect(main.outputs.status, main.lines.join('\n')).toBe('succeeded');
+    const session = main.lines.find((line) => line.startsWith('SESSION='))!.slice(8);
+    expect(git(workspace, 'rev-parse', 'prodigy-session-1234')).toBe(session);
+    const refsAfter = git(workspace, 'for-each-ref', '--format=%(refname) %(objectname)')
+      .split('\n')
+      .filter((line) => !line.startsWith('refs/heads/prodigy-session-1234 '))
+      .join('\n');
+    expect(refsAfter).toBe(refsBefore);
+    expect(git(workspace, 'symbolic-ref', 'HEAD')).toBe('refs/heads/main');
+    const warnings = main.annotations.map((a) => a.message).join('\n');
+    expect(warnings).toMatch(/branch main was not brought back/);
+    expect(warnings).toMatch(/moved branch other, .*left as it was/);
+    expect(warnings).toMatch(/HEAD at something other than a branch/);
+    expect(await place.left(main.state['run-id']!)).toBe('');
   });
 });

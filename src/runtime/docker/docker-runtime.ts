@@ -82,7 +82,7 @@ export function containerCreateOptions(
     ...(container.user ? { User: container.user } : {}),
     HostConfig: {
       Binds: [
-        ...spec.mounts.map((m) => `${m.host}:${m.target}`),
+        ...spec.mounts.map((m) => `${m.host}:${m.target}${m.readOnly ? ':ro' : ''}`),
         ...(spec.controlDir ? [`${spec.controlDir}:${CONTROL_TARGET}`] : []),
       ],
       NetworkMode: networkName ?? container.network,

@@ -18,6 +18,7 @@ import { apiMessage, type Cluster, connect, statusOf, withRetries } from './clie
 import {
   buildJobObjects,
   DISRUPTION_RETRIES,
+  jobName,
   type JobOptions,
   WORKLOAD_CONTAINER,
 } from './manifest.js';
@@ -26,7 +27,6 @@ import { execScript } from './exec.js';
 import { preflight } from './preflight.js';
 import {
   applyCollected,
-  checkoutTips,
   collectMounts,
   COLLECTED_MARKER,
   KEEPER_CONTAINER,
@@ -341,31 +341,26 @@ class KubernetesRuntime implements ContainerRuntime {
       await deleteJob(cluster, job.metadata!.name!, 0);
       removed.push(`Job ${job.metadata!.name}`);
     }
-    const secrets = await cluster.core.listNamespacedSecret({
-      namespace: cluster.namespace,
-      labelSelector,
-    });
-    for (const secret of secrets.items) {
-      await ignoreNotFound(() =>
-        cluster.core.deleteNamespacedSecret({
-          name: secret.metadata!.name!,
-          namespace: cluster.namespace,
-        }),
-      );
-      removed.push(`Secret ${secret.metadata!.name}`);
-    }
-    const configMaps = await cluster.core.listNamespacedConfigMap({
-      namespace: cluster.namespace,
-      labelSelector,
-    });
-    for (const configMap of configMaps.items) {
-      await ignoreNotFound(() =>
-        cluster.core.deleteNamespacedConfigMap({
-          name: configMap.metadata!.name!,
-          namespace: cluster.namespace,
-        }),
-      );
-      removed.push(`ConfigMap ${configMap.metadata!.name}`);
+    // The Secret and ConfigMap go by the names the Job's gives them (manifest.ts), never by a
+    // listing: the Role needs no 'list secrets', which would read every Secret in the namespace.
+    const names = new Set([jobName(runId), ...jobs.items.map((job) => job.metadata!.name!)]);
+    for (const job of names) {
+      const secret = `${job}-secrets`;
+      const configMap = `${job}-workflow`;
+      if (
+        await deletedIfAny(() =>
+          cluster.core.deleteNamespacedSecret({ name: secret, namespace: cluster.namespace }),
+        )
+      ) {
+        removed.push(`Secret ${secret}`);
+      }
+      if (
+        await deletedIfAny(() =>
+          cluster.core.deleteNamespacedConfigMap({ name: configMap, namespace: cluster.namespace }),
+        )
+      ) {
+        removed.push(`ConfigMap ${configMap}`);
+      }
     }
     const pods = await cluster.core.listNamespacedPod({
       namespace: cluster.namespace,
@@ -406,6 +401,17 @@ export function indexSet(text: string | undefined): Set<number> {
     for (let i = from; i <= to; i++) set.add(i);
   }
   return set;
+}
+
+/** Whether the object was there to delete. */
+async function deletedIfAny(call: () => Promise<unknown>): Promise<boolean> {
+  try {
+    await call();
+    return true;
+  } catch (error) {
+    if (statusOf(error) !== 404) throw error;
+    return false;
+  }
 }
 
 async function ignoreNotFound(call: () => Promise<unknown>): Promise<void> {
@@ -499,7 +505,7 @@ function keeperStatus(pod: V1Pod): V1ContainerStatus | undefined {
 interface TransferOptions {
   /** The spec's host folders, sent in before the workload starts and brought back after. */
   readonly mounts: readonly Mount[];
-  /** The mount whose commits come back as a git bundle. */
+  /** The mount whose working tree is mirrored into the runner's checkout. */
   readonly workspace: string;
   /** The most bytes each archive in or out may have (the transfer-limit input). */
   readonly limit: RunSpec['transferLimit'];
@@ -873,26 +879,15 @@ class KubernetesWorkload implements Workload {
   private async collectResults(pod: string): Promise<string | undefined> {
     const started = Date.now();
     try {
-      const tips = await checkoutTips(
-        this.transfer.mounts.find((m) => m.target === this.transfer.workspace)?.host ?? '',
-      );
       // Packed and fetched again after a dropped exec connection: the keeper holds the pod
       // until the last step marks the results collected.
       const collected = await withRetries('Bringing back the results', () =>
-        collectMounts(
-          this.cluster,
-          pod,
-          this.transfer.mounts,
-          this.transfer.workspace,
-          tips,
-          this.scratch,
-          this.transfer.limit,
-        ),
+        collectMounts(this.cluster, pod, this.transfer.mounts, this.scratch, this.transfer.limit),
       );
       await applyCollected(collected, this.transfer.mounts, this.transfer.workspace);
       this.copyBackSeconds = (Date.now() - started) / 1000;
       this.log(
-        `Brought back what the run made from pod ${pod}${collected.bundle ? ' (with new commits)' : ''} (${((Date.now() - started) / 1000).toFixed(1)}s).`,
+        `Brought back what the run made from pod ${pod} (${((Date.now() - started) / 1000).toFixed(1)}s).`,
       );
       return undefined;
     } catch (error) {

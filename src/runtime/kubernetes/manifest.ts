@@ -6,9 +6,10 @@
  *
  * The pod: the keeper (a native sidecar, the workload's image) receives the workspace over exec
  * and holds a startup probe until it has, so the workload starts on a complete workspace; after
- * the workload ends it holds the pod until the results were fetched (transfer.ts). Processes
- * share one namespace, so the workload is never PID 1 and SIGTERM stops a plain shell, as
- * Docker's init does.
+ * the workload ends it holds the pod until the results were fetched (transfer.ts). The two do
+ * not share a process namespace: the workload cannot see the keeper's processes, signal them or
+ * reach its files through /proc. It is PID 1 of its own container, where the usage shell
+ * (usage.ts) passes SIGTERM on, so a plain shell still stops as it does under Docker's init.
  */
 import type {
   V1ConfigMap,
@@ -116,9 +117,14 @@ export function buildJobObjects(spec: RunSpec, options: JobOptions): JobObjects 
       : undefined;
   const command = [...spec.argv];
   if (workflowFile) command[workflowFile.argIndex] = `${WORKFLOW_DIR}/${workflowFile.key}`;
+  // The keeper fills every volume; the workload may not write to a read-only one.
   const mounts = spec.mounts.map((mount, index) => ({
     name: mountVolume(index),
     mountPath: mount.target,
+  }));
+  const workloadMounts = spec.mounts.map((mount, index) => ({
+    ...mounts[index]!,
+    ...(mount.readOnly ? { readOnly: true } : {}),
   }));
 
   const keeper: V1Container = {
@@ -193,7 +199,7 @@ export function buildJobObjects(spec: RunSpec, options: JobOptions): JobObjects 
         metadata: { labels },
         spec: {
           restartPolicy: 'Never',
-          shareProcessNamespace: true,
+          shareProcessNamespace: false,
           terminationGracePeriodSeconds: TERMINATION_GRACE_SECONDS,
           ...(options.target.serviceAccount
             ? { serviceAccountName: options.target.serviceAccount }
@@ -223,7 +229,7 @@ export function buildJobObjects(spec: RunSpec, options: JobOptions): JobObjects 
               resources: resources(spec),
               securityContext: restrictedContainer(container.capabilities, container.user),
               volumeMounts: [
-                ...mounts,
+                ...workloadMounts,
                 ...(workflowFile
                   ? [{ name: 'workflow', mountPath: WORKFLOW_DIR, readOnly: true }]
                   : []),

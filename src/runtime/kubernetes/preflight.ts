@@ -19,8 +19,8 @@ export const REQUIRED_PERMISSIONS: readonly Permission[] = [
     resource: 'jobs',
     verb,
   })),
-  ...['create', 'list', 'delete'].map((verb) => ({ group: '', resource: 'secrets', verb })),
-  ...['create', 'list', 'delete'].map((verb) => ({ group: '', resource: 'configmaps', verb })),
+  ...['create', 'delete'].map((verb) => ({ group: '', resource: 'secrets', verb })),
+  ...['create', 'delete'].map((verb) => ({ group: '', resource: 'configmaps', verb })),
   ...['get', 'list', 'watch', 'delete'].map((verb) => ({ group: '', resource: 'pods', verb })),
   { group: '', resource: 'pods', subresource: 'log', verb: 'get' },
   // The workspace goes in and the results come out over exec (a websocket: get, then create).

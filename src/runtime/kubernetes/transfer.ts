@@ -8,10 +8,10 @@
  *
  * Out: after the workload container ended, while the keeper holds the pod (it waits for the
  * `collected` marker before it exits on SIGTERM), each folder is packed in the pod, fetched and
- * checked the same way. For a git workspace the commits come as a git bundle of everything the
- * runner's checkout lacks, and only the working tree as files; the runner fetches the bundle
- * into its checkout, moves HEAD where the pod's was, and mirrors the working tree, so a later
- * step sees what it would after a Docker run on a bind-mounted workspace.
+ * checked the same way, but for read-only mounts. The workspace's working tree is mirrored into
+ * the runner's checkout; its commits travel in the run's git folder, a mount of its own that
+ * results/container-git.ts reads as files, so a later step sees what it would after a Docker
+ * run on a bind-mounted workspace.
  */
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
@@ -19,14 +19,9 @@ import { cp, lstat, mkdir, mkdtemp, readdir, readlink, realpath, rm } from 'node
 import path from 'node:path';
 import { PassThrough, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import tar from 'tar-fs';
-import { isSafeBranchName } from '../../results/git.js';
 import type { Cluster } from './client.js';
 import { ExecDropped, execScript } from './exec.js';
-
-const run = promisify(execFile);
 
 /** The keeper: a sidecar that receives the workspace and holds the pod for the way back. */
 export const KEEPER_CONTAINER = 'keeper';
@@ -49,6 +44,8 @@ export const KEEPER_SCRIPT = [
 export interface Mount {
   readonly host: string;
   readonly target: string;
+  /** The workload only reads it: sent in, never brought back. */
+  readonly readOnly?: boolean;
 }
 
 interface Packed {
@@ -58,12 +55,14 @@ interface Packed {
 }
 
 /** Packs a folder into a tar file, hashing it on the way. */
-async function pack(dir: string, file: string): Promise<Packed> {
+async function pack(dir: string, file: string, skip: readonly string[] = []): Promise<Packed> {
   const hash = createHash('sha256');
   let size = 0;
   // The folder's entries, not the folder itself: the volume's root belongs to root, and a tar
   // that sets its mode or times fails for any other user.
-  const source = tar.pack(dir, { entries: await readdir(dir) });
+  const source = tar.pack(dir, {
+    entries: (await readdir(dir)).filter((name) => !skip.includes(name)),
+  });
   source.on('data', (chunk: unknown) => {
     hash.update(chunk as Buffer);
     size += (chunk as Buffer).length;
@@ -114,7 +113,7 @@ export async function sendMounts(
   const dir = await mkdtemp(path.join(scratch, 'send-'));
   try {
     for (const mount of mounts) {
-      const packed = await pack(mount.host, path.join(dir, 'in.tar'));
+      const packed = await pack(mount.host, path.join(dir, 'in.tar'), coveredNames(mount, mounts));
       if (packed.size > limit.bytes) throw overLimit(`${mount.host} packed`, packed.size, limit);
       const inTar = `${CONTROL_DIR}/in.tar`;
       const stdout = await execChecked(
@@ -148,14 +147,8 @@ export async function sendMounts(
 }
 
 export interface Collected {
-  /** Per mount, the folder its content was unpacked into on the runner. */
-  readonly folders: readonly string[];
-  /** A git bundle of the workspace's new commits, if there were any. */
-  readonly bundle?: string;
-  /** The pod's HEAD: a ref name (refs/heads/...) or a commit. */
-  readonly head?: string;
-  /** Whether the workspace's .git came back as files (no git in the image). */
-  readonly gitAsFiles: boolean;
+  /** Per mount, the folder its content was unpacked into on the runner (none: read-only). */
+  readonly folders: readonly (string | undefined)[];
   readonly dir: string;
 }
 
@@ -207,67 +200,49 @@ async function fetchFile(
   }
 }
 
+/** The top-level names in a mount that other mounts cover (the run's `.git` in the workspace). */
+function coveredNames(mount: Mount, mounts: readonly Mount[]): string[] {
+  return mounts
+    .filter((other) => path.posix.dirname(other.target) === mount.target)
+    .map((other) => path.posix.basename(other.target));
+}
+
 /**
- * Packs every mount in the pod and brings it to the runner, checked; then releases the keeper.
- * `workspace` is the mount whose commits travel as a git bundle; `tips` are the commits the
- * runner's checkout has (the bundle leaves them out).
+ * Packs every mount the workload could write in the pod and brings it to the runner, checked;
+ * then releases the keeper. A read-only mount does not come back.
  */
 export async function collectMounts(
   cluster: Cluster,
   pod: string,
   mounts: readonly Mount[],
-  workspace: string,
-  tips: readonly string[],
   scratch: string,
   limit: TransferLimit,
 ): Promise<Collected> {
   const dir = await mkdtemp(path.join(scratch, 'collect-'));
-  const folders: string[] = [];
-  let bundle: string | undefined;
-  let head: string | undefined;
-  let gitAsFiles = false;
+  const folders: (string | undefined)[] = [];
   for (const [index, mount] of mounts.entries()) {
+    if (mount.readOnly) {
+      folders.push(undefined);
+      continue;
+    }
     const outTar = `${CONTROL_DIR}/out-${index}.tar`;
-    const bundleFile = `${CONTROL_DIR}/out.bundle`;
-    const isWorkspace = mount.target === workspace;
-    const git = `git -c safe.directory='*' -C ${quote(mount.target)}`;
+    // Prodigy's worktrees are copies of the checkout: what they made is in the commits.
+    const excluded = [...coveredNames(mount, mounts), 'worktrees'];
+    // The top-level entries but the excluded ones, by name: busybox's tar has no --exclude.
     const script = [
       'set -e',
       `cd ${quote(mount.target)}`,
-      "exclude=''",
-      ...(isWorkspace
-        ? [
-            'if [ -e .git ] && command -v git >/dev/null 2>&1; then',
-            `  if ! ${git} bundle create ${bundleFile} --all --not ${tips.join(' ')} >/dev/null 2>${CONTROL_DIR}/bundle.err; then`,
-            `    grep -q 'empty bundle' ${CONTROL_DIR}/bundle.err || { cat ${CONTROL_DIR}/bundle.err >&2; exit 1; }`,
-            `    rm -f ${bundleFile}`,
-            '  fi',
-            `  echo "head $(${git} symbolic-ref -q HEAD || ${git} rev-parse HEAD)"`,
-            `  [ ! -e ${bundleFile} ] || echo "bundle $(sha256sum ${bundleFile} | cut -d' ' -f1)"`,
-            "  exclude='--exclude=./.git'",
-            'elif [ -e .git ]; then echo "git-as-files"; fi',
-          ]
-        : ["exclude='--exclude=./worktrees'"]),
-      `tar -c -f ${outTar} $exclude .`,
+      'set --',
+      'for f in * .[!.]* ..?*; do',
+      '  [ -e "$f" ] || [ -L "$f" ] || continue',
+      `  case "$f" in ${excluded.map(quote).join('|')}) continue ;; esac`,
+      '  set -- "$@" "./$f"',
+      'done',
+      `if [ $# -eq 0 ]; then tar -c -f ${outTar} --no-recursion .; else tar -c -f ${outTar} "$@"; fi`,
       `echo "tar $(sha256sum ${outTar} | cut -d' ' -f1)"`,
     ].join('\n');
     const report = await execChecked(cluster, pod, `Packing ${mount.target}`, script);
-    const field = (key: string) =>
-      report
-        .split('\n')
-        .find((line) => line.startsWith(`${key} `))
-        ?.slice(key.length + 1)
-        .trim();
-    if (isWorkspace) {
-      head = field('head');
-      gitAsFiles = report.split('\n').includes('git-as-files');
-      const bundleSha = field('bundle');
-      if (bundleSha) {
-        bundle = path.join(dir, 'commits.bundle');
-        await fetchFile(cluster, pod, bundleFile, bundle, bundleSha, limit);
-      }
-    }
-    const tarSha = field('tar');
+    const tarSha = /^tar ([0-9a-f]{64})$/m.exec(report)?.[1];
     if (!tarSha) throw new Error(`Packing ${mount.target} in the pod reported no archive`);
     const localTar = path.join(dir, `out-${index}.tar`);
     await fetchFile(cluster, pod, outTar, localTar, tarSha, limit);
@@ -283,13 +258,7 @@ export async function collectMounts(
       if (!(error instanceof ExecDropped)) throw error;
     },
   );
-  return {
-    folders,
-    ...(bundle ? { bundle } : {}),
-    ...(head ? { head } : {}),
-    gitAsFiles,
-    dir,
-  };
+  return { folders, dir };
 }
 
 /**
@@ -327,31 +296,15 @@ export async function extractChecked(tarFile: string, folder: string, what: stri
   await walk(folder);
 }
 
-async function git(cwd: string, ...args: string[]): Promise<string> {
-  const { stdout } = await run('git', ['-C', cwd, ...args], { maxBuffer: 64 * 1024 * 1024 });
-  return stdout;
-}
-
-/** The commits the runner's checkout has at its refs and HEAD (what a bundle may leave out). */
-export async function checkoutTips(workspace: string): Promise<string[]> {
-  try {
-    const refs = await git(workspace, 'for-each-ref', '--format=%(objectname)');
-    const head = await git(workspace, 'rev-parse', '--verify', '-q', 'HEAD').catch(() => '');
-    return [...new Set([...refs.split('\n'), head.trim()].map((s) => s.trim()).filter(Boolean))];
-  } catch {
-    return [];
-  }
-}
-
 /**
- * Makes the tree at `to` equal to the one at `from`, leaving the top-level names in `keep` alone:
+ * Makes the tree at `to` equal to the one at `from`, leaving every `.git` alone (on both sides):
  * what is gone is removed, what differs (type, size, mtime or link target) is copied with its
  * times, and the rest is not touched, so tools that look at mtimes see only real changes.
  */
-async function mirror(from: string, to: string, keep: readonly string[] = []): Promise<void> {
-  const wanted = new Set((await readdir(from)).filter((name) => !keep.includes(name)));
+async function mirror(from: string, to: string): Promise<void> {
+  const wanted = new Set((await readdir(from)).filter((name) => name !== '.git'));
   for (const name of await readdir(to)) {
-    if (!wanted.has(name) && !keep.includes(name))
+    if (!wanted.has(name) && name !== '.git')
       await rm(path.join(to, name), { recursive: true, force: true });
   }
   for (const name of wanted) {
@@ -371,13 +324,16 @@ async function mirror(from: string, to: string, keep: readonly string[] = []): P
       recursive: true,
       verbatimSymlinks: true,
       preserveTimestamps: true,
+      filter: (file) => path.basename(file) !== '.git',
     });
   }
 }
 
 /**
- * Applies what came back to the runner's folders: the workspace's commits fetched from the
- * bundle, HEAD where the pod left it, the working tree mirrored; other folders overlaid.
+ * Applies what came back to the runner's folders: the workspace's working tree mirrored, other
+ * folders overlaid. No `.git` at any depth is touched in the workspace: the commits come back
+ * from the run's git folder (results/container-git.ts), and a `.git` the workload made there
+ * never reaches the checkout.
  */
 export async function applyCollected(
   collected: Collected,
@@ -385,50 +341,18 @@ export async function applyCollected(
   workspace: string,
 ): Promise<void> {
   for (const [index, mount] of mounts.entries()) {
-    const folder = collected.folders[index]!;
-    if (mount.target !== workspace) {
-      await cp(folder, mount.host, {
-        recursive: true,
-        force: true,
-        verbatimSymlinks: true,
-        preserveTimestamps: true,
-      });
+    const folder = collected.folders[index];
+    if (folder === undefined) continue;
+    if (mount.target === workspace) {
+      await mirror(folder, mount.host);
       continue;
     }
-    if (collected.gitAsFiles || !collected.head) {
-      // No git in the image (or no repository): the tree, .git included, is the result.
-      await mirror(folder, mount.host, []);
-      continue;
-    }
-    // HEAD may only name a plain branch or a commit: never another kind of ref, nor a branch
-    // name that could not be an output (results/git.ts).
-    const head = collected.head;
-    const branch = head.startsWith('refs/heads/') ? head.slice('refs/heads/'.length) : undefined;
-    if (
-      branch === undefined
-        ? !/^[0-9a-f]{40}(?:[0-9a-f]{24})?$/.test(head)
-        : !isSafeBranchName(branch)
-    ) {
-      throw new Error(
-        `the pod left HEAD at ${JSON.stringify(head)}, which is neither a plain branch nor a commit: refused`,
-      );
-    }
-    if (collected.bundle) {
-      // Never forced: a branch or tag moves only forward, or the whole fetch is refused.
-      await git(
-        mount.host,
-        'fetch',
-        '--quiet',
-        '--update-head-ok',
-        collected.bundle,
-        'refs/heads/*:refs/heads/*',
-        'refs/tags/*:refs/tags/*',
-      );
-    }
-    if (branch !== undefined) await git(mount.host, 'symbolic-ref', 'HEAD', head);
-    else await git(mount.host, 'update-ref', '--no-deref', 'HEAD', head);
-    await git(mount.host, 'reset', '--quiet');
-    await mirror(folder, mount.host, ['.git']);
+    await cp(folder, mount.host, {
+      recursive: true,
+      force: true,
+      verbatimSymlinks: true,
+      preserveTimestamps: true,
+    });
   }
 }
 

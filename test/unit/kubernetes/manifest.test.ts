@@ -136,6 +136,23 @@ describe('buildJobObjects', () => {
     expect(plain.secret).toBeUndefined();
     expect(plain.job.spec!.template.spec!.imagePullSecrets).toBeUndefined();
   });
+
+  it('mounts a read-only folder read-only for the workload, writable for the keeper that fills it', () => {
+    const withGit = buildJobObjects(
+      {
+        ...spec,
+        mounts: [
+          ...spec.mounts,
+          { host: '/tmp/ws/.git/objects', target: '/cook/git-objects', readOnly: true },
+        ],
+      },
+      options,
+    ).job.spec!.template.spec!;
+    const find = (mounts: { mountPath: string; readOnly?: boolean }[] | undefined) =>
+      mounts?.find((m) => m.mountPath === '/cook/git-objects');
+    expect(find(withGit.containers[0]!.volumeMounts)?.readOnly).toBe(true);
+    expect(find(withGit.initContainers![0]!.volumeMounts)?.readOnly).toBeUndefined();
+  });
 });
 
 describe('withPodTemplate', () => {

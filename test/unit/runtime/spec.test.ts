@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -22,7 +22,10 @@ function settingsFor(inputs: Partial<Record<InputName, string>>) {
   );
 }
 
-const host = { ownerOf: () => '1001:121' };
+const host = {
+  ownerOf: () => '1001:121',
+  isFolder: (file: string) => lstatSync(file, { throwIfNoEntry: false })?.isDirectory() ?? false,
+};
 
 describe('buildRunSpec', () => {
   it('runs Prodigy as the workspace owner with what Prodigy needs', () => {
@@ -42,8 +45,16 @@ describe('buildRunSpec', () => {
       GIT_COMMITTER_NAME: 'cook-action',
       GIT_CONFIG_KEY_0: 'safe.directory',
     });
+    // The checkout's .git is not the workload's: it sees a git folder of the run's own, and
+    // the checkout's objects read-only.
     expect(spec.mounts).toEqual([
       { host: expect.stringMatching(/cook-spec-/), target: '/workspace' },
+      { host: '/tmp/t/cook-action/r1/git', target: '/workspace/.git' },
+      {
+        host: expect.stringMatching(/cook-spec-.*\/\.git\/objects$/),
+        target: '/cook/git-objects',
+        readOnly: true,
+      },
       { host: '/tmp/t/cook-action/r1/prodigy-home', target: '/cook/prodigy-home' },
     ]);
     expect(spec.labels).toMatchObject({

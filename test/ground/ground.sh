@@ -22,6 +22,8 @@ prodigy_min_rust=1.88
 debian_recipe=bookworm-minbase-r2
 
 prodigy_image=cook-test/prodigy:$prodigy_version
+# The product's own image (images/agent), built here as a user would, from the local Debian base.
+agent_image=cook-test/agent:$prodigy_version
 busybox_image=cook-test/busybox:1
 debian_image=debian:bookworm-slim
 hash_label=io.prodigy.cook-action.ground-hash
@@ -319,6 +321,28 @@ reject_image() {
 
 # A real shell-only run in the new image, as its user: the step's commit must reach the
 # checked-out branch through the workflow's merge block (the claude stub cannot merge).
+# images/agent/build.sh with the Prodigy built above and the local Debian base; rebuilt when the
+# binary, the recipe or the pinned versions change.
+build_agent_image() {
+  local prodigy=$cache/prodigy-$prodigy_version/bin/prodigy dir=$here/../../images/agent hash
+  local buildlog=$cache/logs/build-agent.log
+  hash=$({
+    cat "$prodigy" "$dir/Dockerfile" "$dir/versions" "$dir/build.sh"
+    docker image inspect --format '{{.Id}}' "$debian_image"
+  } | short_hash)
+  if [ "$(image_label "$agent_image")" = "$hash" ]; then
+    log "$agent_image is up to date"
+    return 0
+  fi
+  log "building $agent_image (Claude Code's native build is fetched; log: $buildlog)"
+  if ! bash "$dir/build.sh" --tag "$agent_image" --prodigy "$prodigy" --base "$debian_image" \
+    --label "$hash_label=$hash" --network host >"$buildlog" 2>&1; then
+    tail -n 30 "$buildlog" >&2
+    die "building $agent_image failed; see $buildlog"
+  fi
+  docker image prune -f --filter "label=$hash_label" >/dev/null 2>&1 || true
+}
+
 smoke_prodigy_image() {
   local repo smokelog=$cache/logs/prodigy-smoke.log
   repo=$(mktemp -d -p "$cache" smoke.XXXXXX)
@@ -383,6 +407,7 @@ up() {
   prodigy_binary
   ground_bin
   build_prodigy_image
+  build_agent_image
   # A private registry on loopback (distribution, htpasswd auth) for tests of pulling with
   # credentials; it needs the busybox image.
   local registry_env
@@ -396,6 +421,7 @@ up() {
   cat <<EOF
 DOCKER_HOST=$DOCKER_HOST
 PRODIGY_IMAGE=$prodigy_image
+AGENT_IMAGE=$agent_image
 BUSYBOX_IMAGE=$busybox_image
 DEBIAN_IMAGE=$debian_image
 GROUND_BIN=$cache/bin

@@ -5,6 +5,8 @@
 export interface Ground {
   readonly dockerHost: string;
   readonly prodigyImage: string;
+  /** The agent image (images/agent) as the ground builds it. */
+  readonly agentImage: string;
   readonly busyboxImage: string;
   readonly debianImage: string;
   /** Host folder with `prodigy` and the `claude` stub, for the local runtime. */
@@ -20,6 +22,7 @@ export function ground(): Ground {
   const missing = [
     'DOCKER_HOST',
     'PRODIGY_IMAGE',
+    'AGENT_IMAGE',
     'BUSYBOX_IMAGE',
     'DEBIAN_IMAGE',
     'GROUND_BIN',
@@ -35,6 +38,7 @@ export function ground(): Ground {
   return {
     dockerHost: env.DOCKER_HOST!,
     prodigyImage: env.PRODIGY_IMAGE!,
+    agentImage: env.AGENT_IMAGE!,
     busyboxImage: env.BUSYBOX_IMAGE!,
     debianImage: env.DEBIAN_IMAGE!,
     bin: env.GROUND_BIN!,

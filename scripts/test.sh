@@ -17,6 +17,7 @@ echo "== static checks" >&2
 npm run --silent typecheck
 npx eslint .
 npx prettier --check . >/dev/null || { npx prettier --check .; exit 1; }
+bash scripts/lint-workflows.sh
 
 echo "== tests" >&2
 if [ ! -f dist/main/index.js ] || [ ! -f dist/post/index.js ]; then

@@ -77,7 +77,7 @@ export const States = {
 } as const;
 
 /** The image used when the `image` input is empty: the project's agent image. */
-export const DEFAULT_IMAGE = 'prodigy/cook-agent:0.4.4';
+export const DEFAULT_IMAGE = 'ghcr.io/prodigy/cook-agent:0.1.0';
 
 /** Label keys put on everything the action creates, so cleanup can find it again. */
 export const Labels = {

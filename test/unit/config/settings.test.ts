@@ -50,7 +50,7 @@ describe('buildSettings', () => {
     expect(settings.logPath).toBe('/tmp/t/cook-action/abc123/output.log');
     expect(Object.isFrozen(settings)).toBe(true);
     if (settings.runtime !== 'docker') throw new Error('docker expected');
-    expect(settings.image).toBe('prodigy/cook-agent:0.4.4');
+    expect(settings.image).toBe('ghcr.io/prodigy/cook-agent:0.1.0');
     expect(settings.pullPolicy).toBe('if-not-present');
     expect(settings.network).toBe('bridge');
   });

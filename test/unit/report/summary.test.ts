@@ -19,7 +19,7 @@ const outcome: RunOutcome = {
   status: 'failed',
   reason: '2000 of 20000 item(s) failed',
   runtime: 'kubernetes',
-  image: 'prodigy/cook-agent:0.4.4',
+  image: 'ghcr.io/prodigy/cook-agent:0.1.0',
   logPath: '/tmp/log',
   startedAt: 1_000_000,
   endedAt: 1_000_000 + 3_600_000,

@@ -383,7 +383,7 @@ cluster_up() {
   local cluster_env image
   # 9>&-: its daemons must not hold the ground's lock.
   cluster_env=$(bash "$here/cluster.sh" up 9>&-)
-  for image in "$busybox_image" "$prodigy_image"; do
+  for image in "$busybox_image" "$prodigy_image" "$agent_image"; do
     bash "$here/cluster.sh" load "$image" 9>&- >/dev/null
   done
   printf '%s\n' "$cluster_env"

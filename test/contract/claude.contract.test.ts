@@ -1,0 +1,185 @@
+/**
+ * The real Claude Code CLI of the agent image against the local Messages API stand-in
+ * (test/support/anthropic-stand-in.ts): first what the CLI sends, checked request by request, so
+ * the stand-in speaks the protocol the CLI does; then Prodigy's `claude:` step through the
+ * action, whose commit reaches the runner's checkout, with the API key a secret that never shows.
+ */
+import { execFile, execFileSync } from 'node:child_process';
+import { promisify } from 'node:util';
+import { chmodSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { runAction } from '../harness/runner.js';
+import {
+  type AnthropicStandIn,
+  COMMIT_MESSAGE,
+  HELLO_FILE,
+  HELLO_TEXT,
+  startAnthropicStandIn,
+} from '../support/anthropic-stand-in.js';
+import { clusterLeftovers } from '../support/cluster.js';
+import { ground } from '../support/ground.js';
+import { git, gitWorkspace } from '../support/workspace.js';
+
+const run = promisify(execFile);
+const g = ground();
+const actionDir = path.resolve(import.meta.dirname, '../..');
+const pinned = /CLAUDE_CODE_VERSION=(\S+)/.exec(
+  readFileSync(path.resolve(import.meta.dirname, '../../images/agent/versions'), 'utf8'),
+)![1]!;
+const API_KEY = 'sk-ant-api03-standin-Zq8vK2mN4pR7sT1w';
+
+/**
+ * The host's address on a bridge: Docker's docker0 for containers, the cluster's cni0 for pods;
+ * the stand-in listens there only. Not os.networkInterfaces(): it leaves out a bridge with no
+ * container attached (no carrier).
+ */
+function bridgeAddress(bridge: 'docker0' | 'cni0'): string {
+  const shown = execFileSync('ip', ['-4', '-o', 'addr', 'show', bridge], { encoding: 'utf8' });
+  const address = /inet (\d+\.\d+\.\d+\.\d+)\//.exec(shown)?.[1];
+  if (!address) throw new Error(`the bridge ${bridge} has no IPv4 address on this host`);
+  return address;
+}
+
+const standIns: AnthropicStandIn[] = [];
+afterEach(async () => {
+  for (const standIn of standIns.splice(0)) await standIn.close();
+});
+
+async function standIn(
+  bridge: 'docker0' | 'cni0' = 'docker0',
+): Promise<{ api: AnthropicStandIn; url: string }> {
+  const gateway = bridgeAddress(bridge);
+  const api = await startAnthropicStandIn(gateway);
+  standIns.push(api);
+  return { api, url: api.url(gateway) };
+}
+
+function messages(api: AnthropicStandIn) {
+  return api.requests
+    .filter((r) => r.method === 'POST' && r.url.startsWith('/v1/messages'))
+    .map((r) => ({ ...r, json: JSON.parse(r.body) as Record<string, unknown> }));
+}
+
+describe('the real Claude Code CLI against the stand-in', () => {
+  it('sends what the stand-in answers: streamed Messages requests with its key, version and tools', async () => {
+    const { api, url } = await standIn();
+    const workspace = gitWorkspace({ 'README.md': 'a project\n' });
+    chmodSync(workspace, 0o777);
+    execFileSync('chmod', ['-R', 'a+rwX', workspace]);
+    // Not execFileSync: the stand-in answers from this very process.
+    const { stdout: out } = await run(
+      'docker',
+      [
+        'run',
+        '--rm',
+        '-v',
+        `${workspace}:/workspace`,
+        '-e',
+        `ANTHROPIC_BASE_URL=${url}`,
+        '-e',
+        `ANTHROPIC_API_KEY=${API_KEY}`,
+        g.agentImage,
+        'claude',
+        '-p',
+        'Add hello.txt and commit it.',
+        '--dangerously-skip-permissions',
+        '--output-format',
+        'json',
+      ],
+      { encoding: 'utf8', timeout: 120_000 },
+    );
+    const result = JSON.parse(out) as { is_error: boolean; num_turns: number; result: string };
+    expect(result.is_error, out).toBe(false);
+    expect(result.num_turns).toBe(3);
+    expect(readFileSync(path.join(workspace, HELLO_FILE), 'utf8')).toBe(HELLO_TEXT);
+    expect(git(workspace, 'log', '-1', '--format=%s')).toBe(COMMIT_MESSAGE);
+
+    const sent = messages(api);
+    expect(sent).toHaveLength(3);
+    for (const request of sent) {
+      expect(request.url).toBe('/v1/messages?beta=true');
+      expect(request.headers['x-api-key']).toBe(API_KEY);
+      expect(request.headers['anthropic-version']).toBe('2023-06-01');
+      expect(request.headers['content-type']).toBe('application/json');
+      expect(request.headers['user-agent']).toMatch(new RegExp(`^claude-cli/${pinned} `));
+      expect(String(request.headers['anthropic-beta'])).toContain('claude-code-20250219');
+      expect(request.json.stream).toBe(true);
+      expect(typeof request.json.model).toBe('string');
+      const tools = (request.json.tools as { name: string; input_schema: unknown }[]).map(
+        (t) => t.name,
+      );
+      expect(tools).toEqual(expect.arrayContaining(['Write', 'Bash']));
+      expect(request.body).toContain('Primary working directory: /workspace');
+    }
+    // Each answer's tool use comes back as a tool_result for the same id.
+    expect(sent[1]!.body).toContain('"tool_use_id":"toolu_standin_1_write"');
+    expect(sent[2]!.body).toContain('"tool_use_id":"toolu_standin_2_bash"');
+  });
+});
+
+interface Place {
+  readonly name: string;
+  readonly bridge: 'docker0' | 'cni0';
+  readonly inputs: Record<string, string>;
+  readonly env: Record<string, string>;
+}
+const places: Place[] = [
+  {
+    name: 'on Docker',
+    bridge: 'docker0',
+    inputs: {},
+    env: { DOCKER_HOST: g.dockerHost },
+  },
+  {
+    name: 'on the cluster',
+    bridge: 'cni0',
+    inputs: { runtime: 'kubernetes', 'kubeconfig-path': g.kubeconfig },
+    env: {},
+  },
+];
+
+describe.each(places)(
+  "Prodigy's claude: step with the real CLI, through the action, $name",
+  (place) => {
+    it('the commit Claude made reaches the checkout, and the key never shows', async () => {
+      const { api, url } = await standIn(place.bridge);
+      const workspace = gitWorkspace({
+        'wf.yml': [
+          'name: claude-e2e',
+          'commands:',
+          '  - claude: "/add-hello"',
+          '    commit_required: true',
+          'merge:',
+          '  - shell: "git -C \\"$(git rev-parse --path-format=absolute --git-common-dir)/..\\" merge --no-edit ${merge.source_branch}"',
+          '',
+        ].join('\n'),
+        '.claude/commands/add-hello.md': 'Add hello.txt saying hello, and commit it.\n',
+      });
+      const before = git(workspace, 'rev-parse', 'HEAD');
+      const { main } = await runAction({
+        actionDir,
+        workspace,
+        env: place.env,
+        inputs: {
+          ...place.inputs,
+          workflow: 'wf.yml',
+          image: g.agentImage,
+          'pull-policy': 'never',
+          env: `ANTHROPIC_BASE_URL=${url}`,
+          secrets: `ANTHROPIC_API_KEY=${API_KEY}`,
+        },
+      });
+      expect(main.outputs.status, main.lines.join('\n')).toBe('succeeded');
+      expect(git(workspace, 'log', '--format=%s', `${before}..HEAD`)).toContain(COMMIT_MESSAGE);
+      expect(readFileSync(path.join(workspace, HELLO_FILE), 'utf8')).toBe(HELLO_TEXT);
+      expect(main.outputs.commits).not.toBe('0');
+      // The key reached the API, as a secret, and nowhere in what the step shows.
+      expect(messages(api).length).toBeGreaterThanOrEqual(3);
+      expect(messages(api).every((r) => r.headers['x-api-key'] === API_KEY)).toBe(true);
+      expect(main.lines.join('\n')).not.toContain(API_KEY);
+      expect(JSON.stringify(main.outputs)).not.toContain(API_KEY);
+      if (place.bridge === 'cni0') expect(clusterLeftovers(main.state['run-id']!)).toBe('');
+    });
+  },
+);

@@ -18,6 +18,7 @@ npm run --silent typecheck
 npx eslint .
 npx prettier --check . >/dev/null || { npx prettier --check .; exit 1; }
 bash scripts/lint-workflows.sh
+node scripts/docs-tables.mjs --check
 
 echo "== tests" >&2
 if [ ! -f dist/main/index.js ] || [ ! -f dist/post/index.js ]; then

@@ -37,6 +37,16 @@ async function saveFolder(gitDir: string): Promise<Map<string, Saved>> {
     const saved = await save(path.join(gitDir, name));
     if (saved) files.set(name, saved);
   }
+  for (const name of await hookEntries(gitDir)) {
+    const saved = await save(path.join(gitDir, name));
+    if (saved) files.set(name, saved);
+  }
+  return files;
+}
+
+/** Every entry under hooks/ that is not a folder, whatever its type. */
+async function hookEntries(gitDir: string): Promise<string[]> {
+  const found: string[] = [];
   const walk = async (relative: string): Promise<void> => {
     const entries = await readdir(path.join(gitDir, relative), { withFileTypes: true }).catch(
       () => [],
@@ -44,14 +54,11 @@ async function saveFolder(gitDir: string): Promise<Map<string, Saved>> {
     for (const entry of entries) {
       const name = path.join(relative, entry.name);
       if (entry.isDirectory()) await walk(name);
-      else {
-        const saved = await save(path.join(gitDir, name));
-        if (saved) files.set(name, saved);
-      }
+      else found.push(name);
     }
   };
   await walk(HOOKS);
-  return files;
+  return found;
 }
 
 async function saveEntry(file: string): Promise<GitEntry> {
@@ -98,7 +105,9 @@ async function restoreFolder(
     await chmod(target, saved.mode);
     changed.push(name);
   }
-  for (const name of now.keys()) {
+  // Anything else in hooks/ is new: a file, and also a link or FIFO (git runs a hook through a
+  // link), which `now` does not hold.
+  for (const name of await hookEntries(gitDir)) {
     if (files.has(name)) continue;
     await rm(path.join(gitDir, name), { force: true });
     changed.push(name);

@@ -1,4 +1,4 @@
-/** Settings → RunSpec: what runs, where, with which environment. Pure apart from the owner lookup. */
+/** Settings → RunSpec: what runs, where, with which environment. Pure apart from the host lookups. */
 import { lstatSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { Labels } from '../config/names.js';

@@ -5,20 +5,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_IMAGE } from '../../../src/config/names.js';
+// @ts-expect-error: a plain ES module script, without types
+import { FILES } from '../../../scripts/version.mjs';
 
 const root = path.resolve(import.meta.dirname, '../../..');
-const files = [
-  'package.json',
-  'package-lock.json',
-  'action.yml',
-  'plan/action.yml',
-  'reduce/action.yml',
-  'src/config/names.ts',
-  'README.md',
-  '.github/workflows/example.yml',
-  '.github/workflows/mapreduce.yml',
-  'scripts/version.mjs',
-];
+// Every file the script writes, and the script itself.
+const files = ['package.json', 'package-lock.json', ...(FILES as string[]), 'scripts/version.mjs'];
 
 function copy(): string {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'cook-version-'));

@@ -9,6 +9,7 @@ import {
   existsSync,
   mkdirSync,
   mkdtempSync,
+  readdirSync,
   readFileSync,
   rmSync,
   symlinkSync,
@@ -235,6 +236,11 @@ describe('the checkout’s own git files', () => {
     git(workspace, 'config', 'core.fsmonitor', '/tmp/evil');
     writeFileSync(path.join(workspace, '.git', 'hooks', 'post-checkout'), '#!/bin/sh\nid\n');
     chmodSync(path.join(workspace, '.git', 'hooks', 'post-checkout'), 0o755);
+    // A hook that is a link to a program elsewhere runs as well as a file would.
+    symlinkSync(
+      path.join(workspace, 'evil.sh'),
+      path.join(workspace, '.git', 'hooks', 'pre-commit'),
+    );
     mkdirSync(path.join(workspace, 'sub', '.git'));
     writeFileSync(
       path.join(workspace, 'sub', '.git', 'config'),
@@ -245,6 +251,7 @@ describe('the checkout’s own git files', () => {
     const notes = (await guard.restore()).join('\n');
     expect(readFileSync(path.join(workspace, '.git', 'config'), 'utf8')).toBe(config);
     expect(existsSync(path.join(workspace, '.git', 'hooks', 'post-checkout'))).toBe(false);
+    expect(readdirSync(path.join(workspace, '.git', 'hooks'))).not.toContain('pre-commit');
     expect(existsSync(path.join(workspace, 'sub', '.git'))).toBe(false);
     expect(readFileSync(path.join(workspace, 'mod', '.git'), 'utf8')).toBe(
       'gitdir: ../.git/modules/mod\n',

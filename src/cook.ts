@@ -2,7 +2,8 @@
  * One run, start to end: plan the workload, prepare, start, relay its output, wait for the
  * engine's verdict under a timeout and cancellation, clean up, and describe what happened.
  */
-import { chmod, mkdir } from 'node:fs/promises';
+import { chmod, mkdir, rm } from 'node:fs/promises';
+import path from 'node:path';
 import type { Settings } from './config/settings.js';
 import { LineSplitter } from './logs/line-splitter.js';
 import type { LogSink } from './logs/log-sink.js';
@@ -14,8 +15,10 @@ import {
 } from './results/container-git.js';
 import { type GitSnapshot, gitResult, snapshot } from './results/git.js';
 import { type GitGuard, guardGitFiles } from './results/git-guard.js';
-import { runBranch } from './workflow/prodigy.js';
-import { buildRunSpec, prodigyHomeOnHost } from './runtime/spec.js';
+import { CLAUDE_FOLDER, runBranch } from './workflow/prodigy.js';
+import { NO_CLAUDE, readClaudeRecords } from './results/claude-records.js';
+import { inert } from './logs/inert.js';
+import { buildRunSpec, prodigyHomeOnHost, runToolsDir } from './runtime/spec.js';
 import type {
   ContainerRuntime,
   ExitStatus,
@@ -223,6 +226,10 @@ export async function cook(settings: Settings, deps: CookDeps): Promise<RunOutco
     } catch (error) {
       cleanupError = error;
     }
+    // A local run's claude kept its environment, secrets included, in the run's folder.
+    if (settings.runtime === 'local') {
+      await rm(runToolsDir(settings.runDir), { recursive: true, force: true }).catch(() => {});
+    }
     phases.cleanup_seconds = (now() - cleanupStart) / 1000;
   }
   if (cleanupError) {
@@ -242,6 +249,15 @@ export async function cook(settings: Settings, deps: CookDeps): Promise<RunOutco
   const git = gitBefore
     ? await gitResult(settings.workspace, gitBefore).catch(() => undefined)
     : undefined;
+  const claude =
+    settings.workload.kind === 'prodigy'
+      ? await readClaudeRecords(path.join(prodigyHomeOnHost(settings), CLAUDE_FOLDER)).catch(
+          (error: unknown) => ({ skipped: [(error as Error).message], usage: undefined }),
+        )
+      : undefined;
+  for (const why of claude?.skipped ?? []) {
+    sink.note(`Warning: one of Claude's session logs was left out of its figures: ${inert(why)}`);
+  }
   return finish({
     ...base,
     status: status ?? 'failed',
@@ -257,6 +273,8 @@ export async function cook(settings: Settings, deps: CookDeps): Promise<RunOutco
     relayedLines: sink.relayedLines,
     relayedBytes: sink.relayedBytes,
     ...(git ? { git } : {}),
+    // A Prodigy run reports what Claude cost, nothing when it did not run.
+    ...(claude ? { claude: claude.usage ?? NO_CLAUDE } : {}),
     ...(restored.notes.length > 0 ? { warnings: restored.notes } : {}),
   });
 

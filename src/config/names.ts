@@ -59,6 +59,7 @@ export const Outputs = {
   jobName: 'job-name',
   branch: 'branch',
   commits: 'commits',
+  costUsd: 'cost-usd',
   // The plan sub-action's.
   matrix: 'matrix',
   itemCount: 'item-count',

@@ -8,6 +8,7 @@ import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Settings } from '../config/settings.js';
 import type { RunOutcome, RunStatus } from '../report/outcome.js';
+import { combineUsage } from '../results/claude-records.js';
 import { fetchBundle, runGit } from '../results/git.js';
 import { reduceWorkflow } from '../workflow/derive.js';
 import { shardLabel } from '../workflow/shards.js';
@@ -149,7 +150,7 @@ export async function runReduce(
         ? 'failed'
         : 'succeeded';
   const endedAt = now();
-  const outcome: RunOutcome = {
+  let outcome: RunOutcome = {
     ...(reduceOutcome ?? {
       runtime: settings.runtime,
       logPath: settings.logPath,
@@ -160,6 +161,12 @@ export async function runReduce(
     endedAt,
     durationSeconds: (endedAt - startedAt) / 1000,
   };
+  // What Claude cost is the whole run's: every shard's and the reduce's own.
+  const claude = combineUsage([
+    ...merged.shards.map((s) => s.results?.claude),
+    reduceOutcome?.claude,
+  ]);
+  if (claude) outcome = { ...outcome, claude };
   return {
     outcome,
     merged,

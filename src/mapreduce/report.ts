@@ -3,7 +3,8 @@
  * every item) and the metrics (per shard and per item, units in the names).
  */
 import type { RunOutcome } from '../report/outcome.js';
-import { metrics, type RunMetrics } from '../report/outputs.js';
+import { claudeMetrics, metrics, type RunMetrics } from '../report/outputs.js';
+import type { ClaudeUsage } from '../results/claude-records.js';
 import type { ItemFacts, MapReduceFacts, ShardFacts } from '../report/summary.js';
 import { layoutShards } from '../workflow/shards.js';
 import type { Conflict } from './reduce.js';
@@ -53,7 +54,7 @@ export function shardFacts(merged: Merged): ShardFacts[] {
   });
 }
 
-export function itemFacts(merged: Merged): ItemFacts[] {
+export function itemFacts(merged: Merged, claude?: ClaudeUsage): ItemFacts[] {
   const { layout } = planLayout(merged);
   const shardOf = (position: number) =>
     layout.find((part) => position >= part.first && position < part.first + part.size)?.index ?? 0;
@@ -61,12 +62,14 @@ export function itemFacts(merged: Merged): ItemFacts[] {
     const match = /^item_(\d+)$/.exec(String(result.item_id));
     const duration = seconds(result.duration);
     const error = errorOf(result);
+    const used = claude?.items[String(result.item_id)];
     return {
       id: String(result.item_id),
       shard: shardOf(match ? Number(match[1]) : position),
       status: itemStatus(result),
       ...(duration === undefined ? {} : { durationSeconds: duration }),
       ...(error === undefined ? {} : { error }),
+      ...(used ? { claude: used } : {}),
     };
   });
 }
@@ -83,7 +86,7 @@ export function mapReduceFacts(options: {
     outcome: options.outcome,
     workflow: options.merged.workflow,
     shards: shardFacts(options.merged),
-    items: itemFacts(options.merged),
+    items: itemFacts(options.merged, options.outcome.claude),
     conflicts: options.conflicts ?? [],
     ...(options.reduceOutcome
       ? { reduce: { outcome: options.reduceOutcome, metrics: metrics(options.reduceOutcome) } }
@@ -111,16 +114,18 @@ export function mapReduceMetrics(facts: MapReduceFacts): MapReduceMetrics {
     items: s.size,
     ...(s.attempt === undefined ? {} : { attempt: s.attempt }),
     ...(s.durationSeconds === undefined ? {} : { duration_seconds: round(s.durationSeconds) }),
-    ...withoutDuration(s.metrics),
+    ...withoutKeys(withoutDuration(s.metrics), ['claude_items']),
   }));
   const items = facts.items.map((i) => ({
     item_id: i.id,
     shard: i.shard + 1,
     status: i.status,
     ...(i.durationSeconds === undefined ? {} : { duration_seconds: round(i.durationSeconds) }),
+    ...(i.claude ? withoutNesting(claudeMetrics({ ...i.claude, models: {}, items: {} })) : {}),
   }));
   const base = {
-    ...metrics(facts.outcome),
+    // The items carry their own Claude figures.
+    ...withoutKeys(metrics(facts.outcome), ['claude_items']),
     items_total: facts.items.length,
     items_failed: failed,
     shards,
@@ -132,6 +137,14 @@ export function mapReduceMetrics(facts: MapReduceFacts): MapReduceMetrics {
       ? full
       : { ...base, items_omitted: 'too many for an output: see metrics.json in the artifact' };
   return { full, output };
+}
+
+function withoutKeys(m: RunMetrics, keys: readonly string[]): RunMetrics {
+  return Object.fromEntries(Object.entries(m).filter(([key]) => !keys.includes(key)));
+}
+
+function withoutNesting(m: RunMetrics): RunMetrics {
+  return Object.fromEntries(Object.entries(m).filter(([, value]) => typeof value !== 'object'));
 }
 
 /** A shard's own metrics, less its run's duration (the shard's duration is given beside it). */

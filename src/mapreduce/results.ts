@@ -6,6 +6,7 @@
  */
 import type { RunStatus } from '../report/outcome.js';
 import { itemId, layoutShards, type ShardLayout, shardLabel } from '../workflow/shards.js';
+import type { ClaudeUsage } from '../results/claude-records.js';
 import { ReadLimits, readUntrustedText } from '../results/untrusted.js';
 
 export const RESULTS_FORMAT = 'cook-action/shard-results@1';
@@ -33,7 +34,9 @@ export interface ShardResults {
   /** When the shard started (ISO 8601), for the timeline of shards. */
   readonly startedAt?: string;
   /** The shard's run metrics (RunMetrics: units in the names). */
-  readonly metrics?: Readonly<Record<string, number | string>>;
+  readonly metrics?: Readonly<Record<string, number | string | object>>;
+  /** What Claude used in the shard, its items named by their place in the whole list. */
+  readonly claude?: ClaudeUsage;
   /** The last lines of the shard's log, when it failed. */
   readonly logTail?: readonly string[];
   readonly results: readonly AgentResult[];

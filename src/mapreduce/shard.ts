@@ -21,7 +21,8 @@ import {
   RESULTS_FORMAT,
   type ShardResults,
 } from './results.js';
-import { shardLabel } from '../workflow/shards.js';
+import { itemId, shardLabel } from '../workflow/shards.js';
+import { renameItems } from '../results/claude-records.js';
 import { ReadLimits, readUntrustedText, readUntrustedTextIfAny } from '../results/untrusted.js';
 
 export interface ShardDeps {
@@ -95,6 +96,14 @@ export async function runShard(
       }),
     );
     outcome = await deps.run(exchange.running('shard.yml'));
+    // Claude's items are numbered in the shard; in every report they are named in the whole list.
+    if (outcome.claude) {
+      const renamed = renameItems(outcome.claude, (local) => {
+        const match = /^item_(\d+)$/.exec(local);
+        return match ? itemId(entry.first + Number(match[1])) : local;
+      });
+      outcome = { ...outcome, claude: renamed };
+    }
     const text = await readUntrustedTextIfAny(exchange.path('results.json'), {
       what: "the shard's results",
       maxBytes: ReadLimits.data,
@@ -151,6 +160,7 @@ export async function runShard(
     durationSeconds: (now() - startedAt) / 1000,
     startedAt: new Date(startedAt).toISOString(),
     metrics: metrics(outcome),
+    ...(outcome.claude ? { claude: outcome.claude } : {}),
     ...(status !== 'succeeded' && outcome.logTail?.length ? { logTail: outcome.logTail } : {}),
     results,
     ...(bundle ? { bundle } : {}),

@@ -1,5 +1,6 @@
 /** What a run came to: the one value every report is made from. */
 import type { RuntimeKind } from '../config/settings.js';
+import type { ClaudeUsage } from '../results/claude-records.js';
 import type { GitResult } from '../results/git.js';
 import type { ResourceUsage } from '../runtime/types.js';
 
@@ -33,6 +34,8 @@ export interface RunOutcome {
   readonly relayedLines?: number;
   readonly relayedBytes?: number;
   readonly git?: GitResult;
+  /** What Claude used and cost, from its session logs (results/claude-records.ts). */
+  readonly claude?: ClaudeUsage;
   /** What the action undid or left out of what the workload did (its git files, refs). */
   readonly warnings?: readonly string[];
   readonly dryRun?: boolean;

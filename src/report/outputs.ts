@@ -1,5 +1,6 @@
 /** RunOutcome → the step's outputs (names from action.yml). */
 import { Outputs, type OutputName } from '../config/names.js';
+import type { ClaudeFigures, ClaudeUsage } from '../results/claude-records.js';
 import type { RunOutcome } from './outcome.js';
 
 export function outcomeOutputs(outcome: RunOutcome): Partial<Record<OutputName, string>> {
@@ -15,6 +16,7 @@ export function outcomeOutputs(outcome: RunOutcome): Partial<Record<OutputName, 
     ...(outcome.runtime === 'kubernetes' && outcome.workloadId
       ? { [Outputs.jobName]: outcome.workloadId }
       : {}),
+    ...(outcome.claude ? { [Outputs.costUsd]: String(outcome.claude.costUsd) } : {}),
     ...(outcome.git
       ? {
           // A name the action refused (results/git.ts) is never an output, even escaped.
@@ -36,7 +38,7 @@ export const PHASES = [
   'cleanup_seconds',
 ] as const;
 
-export type RunMetrics = Record<string, number | string>;
+export type RunMetrics = Record<string, number | string | object>;
 
 /** Metrics with their units in their names. */
 export function metrics(outcome: RunOutcome): RunMetrics {
@@ -70,5 +72,27 @@ export function metrics(outcome: RunOutcome): RunMetrics {
           usage_source: usage.source,
         }
       : {}),
+    ...(outcome.claude ? claudeMetrics(outcome.claude) : {}),
+  };
+}
+
+/** Claude's figures with units in their names: flat for the whole, nested per model and item. */
+export function claudeMetrics(usage: ClaudeUsage): RunMetrics {
+  const flat = (f: ClaudeFigures) => ({
+    cost_usd: f.costUsd,
+    input_tokens: f.tokens.input,
+    output_tokens: f.tokens.output,
+    cache_read_tokens: f.tokens.cacheRead,
+    cache_write_tokens: f.tokens.cacheWrite,
+    claude_turns: f.turns,
+    claude_sessions: f.sessions,
+    ...(f.unpricedSessions > 0 ? { claude_unpriced_sessions: f.unpricedSessions } : {}),
+  });
+  const each = (map: Readonly<Record<string, ClaudeFigures>>) =>
+    Object.fromEntries(Object.entries(map).map(([key, f]) => [key, flat(f)]));
+  return {
+    ...flat(usage),
+    claude_models: each(usage.models),
+    ...(Object.keys(usage.items).length > 0 ? { claude_items: each(usage.items) } : {}),
   };
 }

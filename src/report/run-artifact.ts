@@ -15,6 +15,7 @@
  *     cook/results.json    MapReduce results, when there are any
  *     cook/summary.md      the full summary, when it did not fit the job summary
  *     prodigy/…            Prodigy's records (events, state, dlq, logs…), no worktrees, no .git
+ *     claude/projects/…    Claude's session transcripts (.jsonl), as Claude wrote them, masked
  *     workspace/…          the files the `artifacts` globs matched, by workspace-relative path
  *
  * Outside GitHub there is no artifact service: the staged folder stays, and a notice says where.
@@ -28,6 +29,7 @@ import type { GitHubContext, Settings } from '../config/settings.js';
 import type { ShardEntry } from '../config/shard.js';
 import { FileTooLargeError, ReadLimits, readUntrusted } from '../results/untrusted.js';
 import { prodigyHomeIn } from '../runtime/spec.js';
+import { CLAUDE_FOLDER } from '../workflow/prodigy.js';
 import { uploadArtifact } from './artifacts.js';
 import { formatBytes } from './summary.js';
 
@@ -410,20 +412,20 @@ export async function stageRunArtifact(input: StageInput): Promise<StagedArtifac
   }
   if (input.summaryOverflow !== undefined) await write('cook/summary.md', input.summaryOverflow);
 
-  for (const record of await recordFiles(input.prodigyHome, skipped)) {
-    await place(path.join(input.prodigyHome, record), `prodigy/${record}`, input.prodigyHome);
-  }
+  const records = async (home: string, base: string) => {
+    for (const record of await recordFiles(home, skipped)) {
+      await place(path.join(home, record), `${base}prodigy/${record}`, home);
+    }
+    for (const transcript of await transcriptFiles(home, skipped)) {
+      await place(path.join(home, CLAUDE_FOLDER, transcript), `${base}claude/${transcript}`, home);
+    }
+  };
+  await records(input.prodigyHome, '');
 
   for (const part of input.parts ?? []) {
     const base = `shards/${part.name}`;
     if (await isFile(part.logPath)) await place(part.logPath, `${base}/output.log`);
-    for (const record of await recordFiles(part.prodigyHome, skipped)) {
-      await place(
-        path.join(part.prodigyHome, record),
-        `${base}/prodigy/${record}`,
-        part.prodigyHome,
-      );
-    }
+    await records(part.prodigyHome, `${base}/`);
   }
 
   const workspace = path.resolve(input.workspace);
@@ -453,6 +455,7 @@ async function isFile(file: string): Promise<boolean> {
 async function recordFiles(
   home: string,
   skipped: { path: string; why: string }[],
+  claude = false,
 ): Promise<string[]> {
   const found: string[] = [];
   const walk = async (relative: string) => {
@@ -470,8 +473,10 @@ async function recordFiles(
     for (const entry of entries) {
       const child = relative === '' ? entry.name : `${relative}/${entry.name}`;
       if (entry.isDirectory()) {
-        // Worktrees are checkouts of the repository, not records; .git holds git's internals.
+        // Worktrees are checkouts of the repository, not records; .git holds git's internals;
+        // Claude's folder is staged apart (its transcripts only).
         if (entry.name === 'worktrees' || entry.name === '.git') continue;
+        if (relative === '' && entry.name === CLAUDE_FOLDER && !claude) continue;
         await walk(child);
       } else if (entry.isFile()) {
         found.push(child);
@@ -480,6 +485,23 @@ async function recordFiles(
   };
   await walk('');
   return found;
+}
+
+/**
+ * Claude's session transcripts (`projects/…/*.jsonl`, relative to its folder), when its folder and
+ * `projects` are folders and not links the workload left.
+ */
+async function transcriptFiles(
+  home: string,
+  skipped: { path: string; why: string }[],
+): Promise<string[]> {
+  const folder = path.join(home, CLAUDE_FOLDER);
+  for (const dir of [folder, path.join(folder, 'projects')]) {
+    const stats = await lstat(dir).catch(() => undefined);
+    if (!stats?.isDirectory()) return [];
+  }
+  const found = await recordFiles(path.join(folder, 'projects'), skipped, true);
+  return found.filter((file) => file.endsWith('.jsonl')).map((file) => `projects/${file}`);
 }
 
 /**

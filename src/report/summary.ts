@@ -7,6 +7,7 @@
  * stays under GitHub's 1 MiB: what does not fit is cut, the summary says so, and the full text
  * goes to the artifact.
  */
+import type { ClaudeFigures, ClaudeUsage } from '../results/claude-records.js';
 import type { RunOutcome } from './outcome.js';
 import { PHASES, type RunMetrics } from './outputs.js';
 
@@ -141,6 +142,40 @@ function phasesTable(metrics: RunMetrics): string[] {
   ];
 }
 
+/** Dollars as Claude gives them: cents for a run, a finer figure below a cent. */
+export function formatCost(usd: number | undefined): string {
+  if (usd === undefined) return '—';
+  if (usd === 0) return '$0';
+  return usd >= 0.01 ? `$${usd.toFixed(2)}` : `$${usd.toPrecision(2)}`;
+}
+
+function formatCount(n: number): string {
+  return n.toLocaleString('en-US');
+}
+
+/** What Claude used: the whole, then per model (when more than one), as Claude priced it. */
+function claudeTable(usage: ClaudeUsage | undefined): string[] {
+  if (!usage || usage.sessions === 0) return [];
+  const row = (label: string, f: ClaudeFigures) =>
+    `| ${label} | ${f.sessions} | ${f.turns} | ${formatCount(f.tokens.input)} | ${formatCount(f.tokens.output)} | ${formatCount(f.tokens.cacheRead)} | ${formatCount(f.tokens.cacheWrite)} | ${formatCost(f.costUsd)}${f.unpricedSessions > 0 ? ` (${f.unpricedSessions} unpriced)` : ''} |`;
+  const models = Object.entries(usage.models);
+  return [
+    '| Claude | Sessions | Turns | Input tokens | Output tokens | Cache read | Cache write | Cost |',
+    '|---|--:|--:|--:|--:|--:|--:|--:|',
+    row(models.length === 1 ? `<code>${escapeHtml(models[0]![0])}</code>` : 'all models', usage),
+    ...(models.length > 1
+      ? models.map(([model, f]) => row(`<code>${escapeHtml(model)}</code>`, f))
+      : []),
+    '',
+    ...(usage.unpricedSessions > 0
+      ? [
+          `${usage.unpricedSessions} session(s) ended before Claude wrote what they cost: their tokens are counted, their cost is not.`,
+          '',
+        ]
+      : []),
+  ];
+}
+
 function headline(title: string, outcome: RunOutcome): string[] {
   const { status } = outcome;
   return [
@@ -212,6 +247,7 @@ export function runSummary(facts: RunFacts): SummaryParts {
   if (outcome.git) {
     lines.push(`**Commits:** ${outcome.git.commits} on ${branchText(outcome.git)}`, '');
   }
+  lines.push(...claudeTable(outcome.claude));
   lines.push(...resourcesTable([{ label: 'workload', metrics: facts.metrics }]));
   lines.push(...phasesTable(facts.metrics));
   if (outcome.status !== 'succeeded' && outcome.logTail) {
@@ -242,6 +278,8 @@ export interface ItemFacts {
   readonly status: 'success' | 'failed' | 'timeout';
   readonly durationSeconds?: number;
   readonly error?: string;
+  /** What Claude used on the item. */
+  readonly claude?: ClaudeFigures;
 }
 
 export interface MapReduceFacts {
@@ -299,7 +337,7 @@ export function shardsGantt(facts: MapReduceFacts): string[] {
   return lines;
 }
 
-function itemRow(item: ItemFacts, shards: number): string {
+function itemRow(item: ItemFacts, shards: number, withCost: boolean): string {
   const status =
     item.status === 'success'
       ? '✅ success'
@@ -311,7 +349,8 @@ function itemRow(item: ItemFacts, shards: number): string {
         item.error.length > ERROR_CHARS ? `${item.error.slice(0, ERROR_CHARS)} …` : item.error,
       )
     : '';
-  return `| ${escapeMarkdown(item.id)} | ${item.shard + 1}/${shards} | ${status} | ${formatSeconds(item.durationSeconds)} | ${error} |`;
+  const cost = withCost ? ` ${formatCost(item.claude?.costUsd)} |` : '';
+  return `| ${escapeMarkdown(item.id)} | ${item.shard + 1}/${shards} | ${status} | ${formatSeconds(item.durationSeconds)} |${cost} ${error} |`;
 }
 
 /** A MapReduce run: plan → shards → reduce, in one step (max-parallel) or across jobs. */
@@ -334,6 +373,7 @@ export function mapReduceSummary(facts: MapReduceFacts): SummaryParts {
     );
   }
   lines.push(...shardsGantt(facts));
+  lines.push(...claudeTable(outcome.claude));
 
   const shards = facts.shards.length;
   const shardRows = facts.shards.map(
@@ -358,8 +398,11 @@ export function mapReduceSummary(facts: MapReduceFacts): SummaryParts {
     ...facts.items.filter((i) => i.status !== 'success'),
     ...facts.items.filter((i) => i.status === 'success'),
   ];
-  const rows = ordered.map((item) => itemRow(item, shards));
-  const header = ['| Item | Shard | Status | Duration | Error |', '|---|---|---|--:|---|'];
+  const withCost = facts.items.some((i) => i.claude !== undefined);
+  const rows = ordered.map((item) => itemRow(item, shards, withCost));
+  const header = withCost
+    ? ['| Item | Shard | Status | Duration | Claude cost | Error |', '|---|---|---|--:|--:|---|']
+    : ['| Item | Shard | Status | Duration | Error |', '|---|---|---|--:|---|'];
   if (rows.length > 0) lines.push(...header, ...rows.slice(0, ITEM_ROWS_SHOWN), '');
 
   const failures: string[] = [];

@@ -279,6 +279,9 @@ async function copyObjects(from: string, into: string, limitBytes: number): Prom
   }
 }
 
+/** The branches Prodigy makes for each MapReduce agent and its merge (0.4.4). */
+const PRODIGY_WORK_BRANCH = /^(prodigy-mapreduce-agent-|agent-mapreduce-|merge-prodigy-)/;
+
 export interface BringBackOptions {
   readonly workspace: string;
   readonly runDir: string;
@@ -310,6 +313,8 @@ export async function bringBackCommits(
       notes.push(`the container made a branch whose name is refused: ${JSON.stringify(name)}`);
     } else if (name === prepared.branch || own(name)) {
       wanted.push(name);
+    } else if (PRODIGY_WORK_BRANCH.test(name) && !prepared.branches.has(name)) {
+      // A MapReduce agent's branch, already merged into the session: Prodigy's, not a result.
     } else {
       notes.push(
         `the container moved branch ${name}, which is neither the run's own nor the checked-out one: left as it was`,

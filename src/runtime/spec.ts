@@ -27,6 +27,11 @@ export function prodigyHomeIn(runDir: string): string {
   return path.join(runDir, 'prodigy-home');
 }
 
+/** Where a local run's claude and its environment are written; removed after the run. */
+export function runToolsDir(runDir: string): string {
+  return path.join(runDir, 'tools');
+}
+
 /** The exchange folder of a derived workflow as the workload sees it. */
 export function exchangeInWorkload(settings: Settings, hostExchange: string): string {
   return settings.runtime === 'local' ? hostExchange : CONTAINER_EXCHANGE;
@@ -80,6 +85,8 @@ export function buildRunSpec(settings: Settings, host: SpecHost = realHost): Run
       args: workload.args,
       prodigyHome,
       ...(chooseUser ? { home: CONTAINER_HOME } : {}),
+      // In a container its own /tmp is the place; on the runner, the run's folder.
+      ...(inContainer ? {} : { toolsDir: runToolsDir(settings.runDir) }),
     });
     argv = launch.argv;
     defaults = { ...launch.env };

@@ -2,6 +2,7 @@
  * How a Prodigy run is launched: the command line and the environment Prodigy needs
  * (PRODIGY.md, "What it needs at run time").
  */
+import path from 'node:path';
 
 /**
  * Runs before Prodigy, in the workload's shell.
@@ -30,6 +31,26 @@ if ! git symbolic-ref -q HEAD >/dev/null 2>&1; then
   git checkout -q -b "$COOK_BRANCH"
   echo "cook-action: HEAD was detached; Prodigy's results go to branch $COOK_BRANCH"
 fi
+# Prodigy starts Claude in MapReduce agents with the same cleared environment: no API key, no
+# base URL, no IS_SANDBOX, no CLAUDE_CONFIG_DIR. A claude of the run's own, first on PATH (which
+# Prodigy keeps), gives it this environment back, under what Prodigy sets for the command.
+real_claude=$(command -v claude || true)
+if [ -n "$real_claude" ]; then
+  tools=\${COOK_TOOLS_DIR:-\${TMPDIR:-/tmp}/cook-action-$COOK_ACTION_RUN_ID}
+  mkdir -p "$tools/bin"
+  chmod 700 "$tools"
+  (umask 077 && export -p >"$tools/env")
+  cat >"$tools/bin/claude" <<SHIM
+#!/bin/sh
+cook_given=\\$(export -p)
+. '$tools/env'
+eval "\\$cook_given"
+exec '$real_claude' "\\$@"
+SHIM
+  chmod 700 "$tools/bin/claude"
+  PATH="$tools/bin:$PATH"
+  export PATH
+fi
 exec prodigy run "$@"`;
 
 export interface ProdigyLaunch {
@@ -47,7 +68,12 @@ export interface ProdigyLaunchOptions {
   readonly prodigyHome: string;
   /** A writable HOME for worktrees, when the user has none of its own. */
   readonly home?: string;
+  /** Where the run's claude and the environment it gets back are written (default: in TMPDIR). */
+  readonly toolsDir?: string;
 }
+
+/** Claude's folder (CLAUDE_CONFIG_DIR) inside Prodigy's records: its session logs come back. */
+export const CLAUDE_FOLDER = 'claude';
 
 /** The branch created for Prodigy when HEAD is detached. */
 export function runBranch(runId: string): string {
@@ -70,6 +96,10 @@ export function prodigyLaunch(options: ProdigyLaunchOptions): ProdigyLaunch {
       GIT_COMMITTER_EMAIL: email,
       COOK_BRANCH: runBranch(options.runId),
       ...(options.home ? { HOME: options.home } : {}),
+      // Claude keeps its session logs (the transcripts, the tokens, what they cost) with
+      // Prodigy's records, which come back to the runner on every runtime.
+      CLAUDE_CONFIG_DIR: path.posix.join(options.prodigyHome, CLAUDE_FOLDER),
+      ...(options.toolsDir ? { COOK_TOOLS_DIR: options.toolsDir } : {}),
     },
   };
 }

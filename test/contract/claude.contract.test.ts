@@ -8,15 +8,18 @@ import { execFile, execFileSync } from 'node:child_process';
 import { promisify } from 'node:util';
 import { chmodSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { runAction } from '../harness/runner.js';
+import { unzipSync } from 'fflate';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { type Annotation, runAction } from '../harness/runner.js';
 import {
   type AnthropicStandIn,
   COMMIT_MESSAGE,
   HELLO_FILE,
   HELLO_TEXT,
+  SERVED_USAGE,
   startAnthropicStandIn,
 } from '../support/anthropic-stand-in.js';
+import { ArtifactService } from '../support/artifact-service.js';
 import { clusterLeftovers } from '../support/cluster.js';
 import { ground } from '../support/ground.js';
 import { git, gitWorkspace } from '../support/workspace.js';
@@ -46,6 +49,25 @@ afterEach(async () => {
   for (const standIn of standIns.splice(0)) await standIn.close();
 });
 
+let artifacts: ArtifactService;
+beforeAll(async () => {
+  artifacts = await ArtifactService.start();
+});
+afterAll(async () => {
+  await artifacts.close();
+});
+
+function unzipped(id: number, annotations: readonly Annotation[]): Record<string, string> {
+  const stored = artifacts.artifacts.find((a) => a.id === id);
+  if (!stored) throw new Error(`no artifact ${id} arrived: ${JSON.stringify(annotations)}`);
+  return Object.fromEntries(
+    Object.entries(unzipSync(stored.zip)).map(([name, data]) => [
+      name,
+      Buffer.from(data).toString('utf8'),
+    ]),
+  );
+}
+
 async function standIn(
   bridge: 'docker0' | 'cni0' = 'docker0',
 ): Promise<{ api: AnthropicStandIn; url: string }> {
@@ -61,37 +83,62 @@ function messages(api: AnthropicStandIn) {
     .map((r) => ({ ...r, json: JSON.parse(r.body) as Record<string, unknown> }));
 }
 
+/** Runs the real CLI once on a fresh checkout, as Prodigy does not: its own JSON result. */
+async function claudeDirect(url: string): Promise<{
+  result: { is_error: boolean; num_turns: number; total_cost_usd: number; result: string };
+  workspace: string;
+  out: string;
+}> {
+  const workspace = gitWorkspace({ 'README.md': 'a project\n' });
+  chmodSync(workspace, 0o777);
+  execFileSync('chmod', ['-R', 'a+rwX', workspace]);
+  // Not execFileSync: the stand-in answers from this very process.
+  const { stdout: out } = await run(
+    'docker',
+    [
+      'run',
+      '--rm',
+      '-v',
+      `${workspace}:/workspace`,
+      '-e',
+      `ANTHROPIC_BASE_URL=${url}`,
+      '-e',
+      `ANTHROPIC_API_KEY=${API_KEY}`,
+      g.agentImage,
+      'claude',
+      '-p',
+      'Add hello.txt and commit it.',
+      '--dangerously-skip-permissions',
+      '--output-format',
+      'json',
+    ],
+    { encoding: 'utf8', timeout: 120_000 },
+  );
+  return { result: JSON.parse(out), workspace, out };
+}
+
+/**
+ * What Claude itself prices one of the stand-in's answers at (SERVED_USAGE on the model the CLI
+ * asks for): from the CLI's own result, not a price list of ours.
+ */
+let answerCost: number | undefined;
+async function claudeCostOfAnswer(): Promise<number> {
+  if (answerCost === undefined) {
+    const { url } = await standIn();
+    const { result } = await claudeDirect(url);
+    answerCost = result.total_cost_usd / result.num_turns;
+  }
+  return answerCost;
+}
+
 describe('the real Claude Code CLI against the stand-in', () => {
   it('sends what the stand-in answers: streamed Messages requests with its key, version and tools', async () => {
     const { api, url } = await standIn();
-    const workspace = gitWorkspace({ 'README.md': 'a project\n' });
-    chmodSync(workspace, 0o777);
-    execFileSync('chmod', ['-R', 'a+rwX', workspace]);
-    // Not execFileSync: the stand-in answers from this very process.
-    const { stdout: out } = await run(
-      'docker',
-      [
-        'run',
-        '--rm',
-        '-v',
-        `${workspace}:/workspace`,
-        '-e',
-        `ANTHROPIC_BASE_URL=${url}`,
-        '-e',
-        `ANTHROPIC_API_KEY=${API_KEY}`,
-        g.agentImage,
-        'claude',
-        '-p',
-        'Add hello.txt and commit it.',
-        '--dangerously-skip-permissions',
-        '--output-format',
-        'json',
-      ],
-      { encoding: 'utf8', timeout: 120_000 },
-    );
-    const result = JSON.parse(out) as { is_error: boolean; num_turns: number; result: string };
+    const { result, workspace, out } = await claudeDirect(url);
     expect(result.is_error, out).toBe(false);
     expect(result.num_turns).toBe(3);
+    expect(result.total_cost_usd).toBeGreaterThan(0);
+    answerCost ??= result.total_cost_usd / result.num_turns;
     expect(readFileSync(path.join(workspace, HELLO_FILE), 'utf8')).toBe(HELLO_TEXT);
     expect(git(workspace, 'log', '-1', '--format=%s')).toBe(COMMIT_MESSAGE);
 
@@ -157,10 +204,15 @@ describe.each(places)(
         '.claude/commands/add-hello.md': 'Add hello.txt saying hello, and commit it.\n',
       });
       const before = git(workspace, 'rev-parse', 'HEAD');
+      const perAnswer = await claudeCostOfAnswer();
       const { main } = await runAction({
         actionDir,
         workspace,
-        env: place.env,
+        env: {
+          ...place.env,
+          ...artifacts.envForJob(`claude-${place.bridge}`),
+          GITHUB_JOB: `claude-${place.bridge}`,
+        },
         inputs: {
           ...place.inputs,
           workflow: 'wf.yml',
@@ -179,7 +231,150 @@ describe.each(places)(
       expect(messages(api).every((r) => r.headers['x-api-key'] === API_KEY)).toBe(true);
       expect(main.lines.join('\n')).not.toContain(API_KEY);
       expect(JSON.stringify(main.outputs)).not.toContain(API_KEY);
+
+      // What it cost: the tokens the stand-in served, priced as Claude priced them.
+      const served = messages(api).length;
+      const measured = JSON.parse(main.outputs.metrics!) as Record<string, number>;
+      expect(measured).toMatchObject({
+        claude_sessions: 1,
+        claude_turns: served,
+        input_tokens: served * SERVED_USAGE.input_tokens,
+        output_tokens: served * SERVED_USAGE.output_tokens,
+        cache_read_tokens: served * SERVED_USAGE.cache_read_input_tokens,
+        cache_write_tokens: served * SERVED_USAGE.cache_creation_input_tokens,
+      });
+      expect(measured.claude_unpriced_sessions).toBeUndefined();
+      expect(Number(main.outputs['cost-usd'])).toBeCloseTo(served * perAnswer, 6);
+      expect(measured.cost_usd).toBe(Number(main.outputs['cost-usd']));
+      expect(main.summary).toContain('| Claude | Sessions | Turns |');
+      expect(main.summary).toContain(
+        `| 1 | ${served} | ${(served * 1200).toLocaleString('en-US')} |`,
+      );
+
+      // Claude's transcript is in the artifact, the key masked out of it.
+      const files = unzipped(Number(main.outputs['artifact-id']), main.annotations);
+      const transcripts = Object.keys(files).filter((f) => /^claude\/projects\/.+\.jsonl$/.test(f));
+      expect(transcripts).toHaveLength(1);
+      expect(files[transcripts[0]!]).toContain('"type":"assistant"');
+      expect(files[transcripts[0]!]).toContain('add-hello');
+      expect(Object.values(files).join('\n')).not.toContain(API_KEY);
+      expect(Object.keys(files).some((f) => f.startsWith('prodigy/claude/'))).toBe(false);
+      if (place.bridge === 'cni0') expect(clusterLeftovers(main.state['run-id']!)).toBe('');
+    });
+
+    it('a MapReduce workflow whose agents run Claude: every item committed, its cost its own', async () => {
+      const { api, url } = await standIn(place.bridge);
+      const workspace = gitWorkspace({
+        'wf.yml': [
+          'name: claude-map',
+          'mode: mapreduce',
+          'map:',
+          '  input: items.json',
+          '  json_path: "$[*]"',
+          '  agent_template:',
+          '    - claude: "/add-hello ${item.name}"',
+          '      commit_required: true',
+          '  max_parallel: 2',
+          'merge:',
+          '  - shell: "git -C \\"$(git rev-parse --path-format=absolute --git-common-dir)/..\\" merge --no-edit ${merge.source_branch}"',
+          '',
+        ].join('\n'),
+        'items.json': '[{"name": "a"}, {"name": "b"}]',
+        '.claude/commands/add-hello.md': 'Add hello.txt saying hello, and commit it.\n',
+      });
+      const perAnswer = await claudeCostOfAnswer();
+      const { main } = await runAction({
+        actionDir,
+        workspace,
+        env: place.env,
+        inputs: {
+          ...place.inputs,
+          workflow: 'wf.yml',
+          image: g.agentImage,
+          'pull-policy': 'never',
+          env: `ANTHROPIC_BASE_URL=${url}`,
+          secrets: `ANTHROPIC_API_KEY=${API_KEY}`,
+        },
+      });
+      // Prodigy starts each agent's Claude with a cleared environment; the key still arrives.
+      expect(main.outputs.status, main.lines.join('\n')).toBe('succeeded');
+      expect(main.lines.join('\n')).toContain('2 successful, 0 failed');
+      const sent = messages(api);
+      expect(sent).toHaveLength(6);
+      expect(sent.every((r) => r.headers['x-api-key'] === API_KEY)).toBe(true);
+      expect(main.lines.join('\n')).not.toContain(API_KEY);
+      // Prodigy's own branches for its agents stay its own, without a word.
+      expect(main.lines.join('\n')).not.toContain("neither the run's own");
+
+      const measured = JSON.parse(main.outputs.metrics!) as {
+        claude_items: Record<string, Record<string, number>>;
+      } & Record<string, number>;
+      expect(measured).toMatchObject({ claude_sessions: 2, claude_turns: 6 });
+      expect(Number(main.outputs['cost-usd'])).toBeCloseTo(6 * perAnswer, 6);
+      for (const item of ['item_0', 'item_1']) {
+        expect(measured.claude_items[item]).toMatchObject({
+          claude_sessions: 1,
+          claude_turns: 3,
+          input_tokens: 3 * SERVED_USAGE.input_tokens,
+          output_tokens: 3 * SERVED_USAGE.output_tokens,
+        });
+        expect(measured.claude_items[item]!.cost_usd).toBeCloseTo(3 * perAnswer, 6);
+      }
       if (place.bridge === 'cni0') expect(clusterLeftovers(main.state['run-id']!)).toBe('');
     });
   },
 );
+
+describe('Claude across shards', () => {
+  it("a MapReduce run split over two containers: each item's cost under its own name, the whole added up", async () => {
+    const { api, url } = await standIn();
+    const workspace = gitWorkspace({
+      'wf.yml': [
+        'name: claude-shards',
+        'mode: mapreduce',
+        'map:',
+        '  input: items.json',
+        '  json_path: "$[*]"',
+        '  agent_template:',
+        '    - claude: "/add-hello ${item.name}"',
+        '      commit_required: true',
+        'merge:',
+        '  - shell: "git -C \\"$(git rev-parse --path-format=absolute --git-common-dir)/..\\" merge --no-edit ${merge.source_branch}"',
+        '',
+      ].join('\n'),
+      'items.json': '[{"name": "a"}, {"name": "b"}, {"name": "c"}]',
+      '.claude/commands/add-hello.md': 'Add hello.txt saying hello, and commit it.\n',
+    });
+    const perAnswer = await claudeCostOfAnswer();
+    const { main } = await runAction({
+      actionDir,
+      workspace,
+      env: { DOCKER_HOST: g.dockerHost },
+      inputs: {
+        workflow: 'wf.yml',
+        image: g.agentImage,
+        'pull-policy': 'never',
+        'max-parallel': '2',
+        env: `ANTHROPIC_BASE_URL=${url}`,
+        secrets: `ANTHROPIC_API_KEY=${API_KEY}`,
+      },
+    });
+    const served = messages(api).length;
+    expect(served).toBe(9);
+    expect(Number(main.outputs['cost-usd'])).toBeCloseTo(served * perAnswer, 6);
+    const measured = JSON.parse(main.outputs.metrics!) as {
+      claude_turns: number;
+      shards: { claude_turns?: number }[];
+      items: { item_id: string; claude_turns?: number; cost_usd?: number }[];
+    };
+    expect(measured.claude_turns).toBe(served);
+    expect(measured.shards.map((s) => s.claude_turns ?? 0).reduce((a, b) => a + b, 0)).toBe(served);
+    expect(measured.items.map((i) => [i.item_id, i.claude_turns])).toEqual([
+      ['item_0', 3],
+      ['item_1', 3],
+      ['item_2', 3],
+    ]);
+    for (const item of measured.items) expect(item.cost_usd).toBeCloseTo(3 * perAnswer, 6);
+    expect(main.summary).toContain('| Item | Shard | Status | Duration | Claude cost | Error |');
+  });
+});

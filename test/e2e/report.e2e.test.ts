@@ -93,7 +93,8 @@ describe('reports of a run', () => {
     expect(metrics.usage_source).toBe('cgroup');
     expect(metrics.cpu_seconds).toBeGreaterThan(0.05);
     for (const [key, value] of Object.entries(metrics)) {
-      if (typeof value === 'number') expect(key).toMatch(/_(seconds|bytes|lines)$/);
+      if (typeof value === 'number')
+        expect(key).toMatch(/_(seconds|bytes|lines|usd|tokens|turns|sessions)$/);
     }
 
     // The artifact: log, metrics, Prodigy's records without worktrees, the globbed files only.

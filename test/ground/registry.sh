@@ -125,14 +125,21 @@ start() {
     log "starting the registry on $addr (log: $logfile)"
     # setsid: the registry outlives this script and is not hit by a Ctrl-C meant for it. Its
     # OpenTelemetry tracing would otherwise export to localhost:4318 and log an error each time.
-    OTEL_TRACES_EXPORTER=none setsid "$binary" serve "$dir/config.yml" >>"$logfile" 2>&1 </dev/null &
-    echo $! >"$pidfile"
+    # The pid is written by the process that then becomes the registry (exec keeps it): $! would
+    # be setsid's when setsid has to fork, and for a moment a shell's that is not yet the registry.
+    # Both once made a healthy start look like an exit.
+    local log_start
+    log_start=$(($(wc -l <"$logfile" 2>/dev/null || echo 0) + 1))
+    OTEL_TRACES_EXPORTER=none setsid bash -c 'echo $$ >"$1"; shift; exec "$@"' _ "$pidfile" \
+      "$binary" serve "$dir/config.yml" >>"$logfile" 2>&1 </dev/null &
+    for _ in $(seq 1 50); do [ -s "$pidfile" ] && break; sleep 0.1; done
+    pid=$(cat "$pidfile" 2>/dev/null) || die "the registry did not start (no pid in $pidfile)"
   fi
   for _ in $(seq 1 60); do
     status=$(v2_status)
     [ "$status" = 401 ] && break
-    running_pid >/dev/null ||
-      die "the registry exited; last lines of $logfile:"$'\n'"$(tail -n 20 "$logfile")"
+    kill -0 "$pid" 2>/dev/null ||
+      die "the registry exited; what it logged:"$'\n'"$(tail -n +"${log_start:-1}" "$logfile" | tail -n 20)"
     sleep 0.5
   done
   [ "$status" = 401 ] ||

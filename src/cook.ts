@@ -2,7 +2,7 @@
  * One run, start to end: plan the workload, prepare, start, relay its output, wait for the
  * engine's verdict under a timeout and cancellation, clean up, and describe what happened.
  */
-import { chmod, mkdir, rm } from 'node:fs/promises';
+import { chmod, mkdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { Settings } from './config/settings.js';
 import { LineSplitter } from './logs/line-splitter.js';
@@ -16,6 +16,8 @@ import {
 import { type GitSnapshot, gitResult, snapshot } from './results/git.js';
 import { type GitGuard, guardGitFiles } from './results/git-guard.js';
 import { CLAUDE_FOLDER, runBranch } from './workflow/prodigy.js';
+import { withGitMerge } from './workflow/derive.js';
+import { Exchange } from './mapreduce/exchange.js';
 import { NO_CLAUDE, readClaudeRecords } from './results/claude-records.js';
 import { inert } from './logs/inert.js';
 import { buildRunSpec, prodigyHomeOnHost, runToolsDir } from './runtime/spec.js';
@@ -59,11 +61,12 @@ export interface CookDeps {
   readonly group?: <T>(title: string, body: () => Promise<T>) => Promise<T>;
 }
 
-export async function cook(settings: Settings, deps: CookDeps): Promise<RunOutcome> {
+export async function cook(given: Settings, deps: CookDeps): Promise<RunOutcome> {
   const now = deps.now ?? Date.now;
   const { runtime, sink, signal } = deps;
   const group = deps.group ?? ((title, body) => (sink.note(title), body()));
   const startedAt = now();
+  const settings = await mergingWithGit(given, (m) => sink.note(m));
   const spec = buildRunSpec(settings);
   const image = spec.container?.image;
   const base = {
@@ -308,6 +311,25 @@ export async function cook(settings: Settings, deps: CookDeps): Promise<RunOutco
     const endedAt = now();
     return { ...partial, endedAt, durationSeconds: (endedAt - startedAt) / 1000 };
   }
+}
+
+/**
+ * With git-merge, a workflow without a `merge:` of its own runs as a copy that has git's (a
+ * derived workflow, as the shards' are); one with its own runs as it is.
+ */
+async function mergingWithGit(settings: Settings, note: (m: string) => void): Promise<Settings> {
+  const workload = settings.workload;
+  if (workload.kind !== 'prodigy' || !workload.gitMerge || workload.derived) return settings;
+  const text = await readFile(path.join(settings.workspace, workload.workflow), 'utf8');
+  const derived = withGitMerge(text);
+  if (derived === undefined) return settings;
+  await mkdir(settings.runDir, { recursive: true });
+  const exchange = await Exchange.fresh(settings, 'merge');
+  await exchange.write('workflow.yml', derived);
+  note(
+    `git-merge: ${workload.workflow} has no merge block, so Prodigy's session is merged with git.`,
+  );
+  return exchange.running('workflow.yml');
 }
 
 /** The engine's exit status → status and a sentence saying why (DESIGN rule 1). */

@@ -38,6 +38,8 @@ export const Inputs = {
   maxParallel: 'max-parallel',
   summary: 'summary',
   dryRun: 'dry-run',
+  gitMerge: 'git-merge',
+  verbosity: 'verbosity',
   // The plan sub-action's own.
   shards: 'shards',
   itemsPerShard: 'items-per-shard',

@@ -48,6 +48,8 @@ export type Workload =
        * `file` inside the host folder `exchange`, which the workload sees and can write to.
        */
       readonly derived?: { readonly exchange: string; readonly file: string };
+      /** Merge Prodigy's session with plain git when the workflow has no `merge:` of its own. */
+      readonly gitMerge: boolean;
     }
   | { readonly kind: 'command'; readonly command: string; readonly workflow?: string };
 
@@ -198,6 +200,10 @@ export function buildSettings(input: InputSource, env: Env, deps: SettingsDeps =
     get(Inputs.command),
     get(Inputs.args),
     workspace,
+    {
+      gitMerge: parseBoolean(Inputs.gitMerge, get(Inputs.gitMerge), false),
+      verbosity: parseVerbosity(get(Inputs.verbosity)),
+    },
   );
   const timeoutMs = parseDuration(Inputs.timeout, get(Inputs.timeout));
   const { shard, maxParallel } = splitting(input, workload, workspace);
@@ -352,11 +358,24 @@ function resolveWorkspace(raw: string, githubWorkspace: string | undefined, cwd:
   return workspace;
 }
 
+/** `verbosity`: how many `-v` Prodigy gets (1 shows the workflow's shell output). */
+function parseVerbosity(raw: string): number {
+  const text = raw.trim();
+  if (text === '') return 0;
+  if (/^[0-3]$/.test(text)) return Number(text);
+  throw new InputError(
+    Inputs.verbosity,
+    raw,
+    "0 (Prodigy's own progress), 1 (also every step's output, and Prodigy's debug lines), 2 or 3 (tracing)",
+  );
+}
+
 function resolveWorkload(
   workflow: string,
   command: string,
   rawArgs: string,
   workspace: string,
+  prodigy: { readonly gitMerge: boolean; readonly verbosity: number },
 ): Workload {
   let relative: string | undefined;
   if (workflow !== '') {
@@ -391,7 +410,13 @@ function resolveWorkload(
       'a git checkout: Prodigy runs workflows in a git repository (check the repository out first)',
     );
   }
-  return { kind: 'prodigy', workflow: relative, args: parseArgs(Inputs.args, rawArgs) };
+  const verbose = prodigy.verbosity > 0 ? [`-${'v'.repeat(prodigy.verbosity)}`] : [];
+  return {
+    kind: 'prodigy',
+    workflow: relative,
+    args: [...parseArgs(Inputs.args, rawArgs), ...verbose],
+    gitMerge: prodigy.gitMerge,
+  };
 }
 
 /** `shard` or `max-parallel`: either one, for a MapReduce workflow run by Prodigy. */

@@ -116,12 +116,16 @@ export async function runReduce(
     const exchange = await Exchange.fresh(settings, 'reduce');
     await exchange.write(
       'reduce.yml',
-      reduceWorkflow(wf, {
-        total: merged.total,
-        successful: merged.successful,
-        failed: merged.failed,
-        resultsText: mapResultsText(merged.results),
-      }),
+      reduceWorkflow(
+        wf,
+        {
+          total: merged.total,
+          successful: merged.successful,
+          failed: merged.failed,
+          resultsText: mapResultsText(merged.results),
+        },
+        { gitMerge: settings.workload.kind === 'prodigy' && settings.workload.gitMerge },
+      ),
     );
     deps.note(
       `Running the reduce phase (${wf.reduce.length} step(s)) with Prodigy, with the totals and results of every shard. Prodigy runs reduce steps only in a MapReduce workflow, so a placeholder map phase of one empty item comes first.`,

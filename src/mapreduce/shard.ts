@@ -93,6 +93,7 @@ export async function runShard(
         itemsFile: exchange.inWorkload('items.json'),
         resultsFile: exchange.inWorkload('results.json'),
         ...(entry.env ? { captures: entry.env } : {}),
+        gitMerge: settings.workload.kind === 'prodigy' && settings.workload.gitMerge,
       }),
     );
     outcome = await deps.run(exchange.running('shard.yml'));

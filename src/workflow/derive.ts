@@ -5,7 +5,7 @@
  * Pure: models and paths in, YAML text out. Paths are as the workload sees them.
  */
 import { randomBytes } from 'node:crypto';
-import { stringify } from 'yaml';
+import { parse, stringify } from 'yaml';
 import type { MapReduceWorkflow, Step } from './model.js';
 
 /** Files a plan run leaves in its exchange folder, for the action to read. */
@@ -107,6 +107,46 @@ echo '[]'
   };
 }
 
+/**
+ * Prodigy's session merged with plain git (what examples/hello writes by hand): from the session's
+ * worktree, in the checkout it was made from, which has the target branch checked out.
+ */
+export const GIT_MERGE_STEPS = [
+  {
+    shell:
+      'git -C "$(git rev-parse --path-format=absolute --git-common-dir)/.." merge --no-edit ${merge.source_branch}',
+  },
+] as const;
+
+/** The workflow's own `merge:`, else git's when asked (else Prodigy asks Claude). */
+function mergeBlock(raw: Record<string, unknown>, gitMerge: boolean | undefined) {
+  if (raw.merge !== undefined) return { merge: raw.merge };
+  return gitMerge ? { merge: GIT_MERGE_STEPS } : {};
+}
+
+/**
+ * A workflow as written, with git's merge block added when it has none; undefined when it has one
+ * (or is not a workflow Prodigy would read), so the file runs as it is.
+ */
+export function withGitMerge(text: string): string | undefined {
+  let doc: unknown;
+  try {
+    doc = parse(text);
+  } catch {
+    return undefined;
+  }
+  let derived: Record<string, unknown>;
+  if (Array.isArray(doc)) derived = { commands: doc, merge: GIT_MERGE_STEPS };
+  else if (doc !== null && typeof doc === 'object') {
+    if ((doc as Record<string, unknown>).merge !== undefined) return undefined;
+    derived = { ...(doc as Record<string, unknown>), merge: GIT_MERGE_STEPS };
+  } else return undefined;
+  return (
+    header('the workflow as written, merged with git (git-merge)') +
+    stringify(derived, { lineWidth: 0 })
+  );
+}
+
 export interface ShardWorkflowOptions {
   /** JSON array of the shard's items, as the workload sees it. */
   readonly itemsFile: string;
@@ -114,6 +154,8 @@ export interface ShardWorkflowOptions {
   readonly resultsFile: string;
   /** Variables setup captured, which Prodigy would have given the agents. */
   readonly captures?: Readonly<Record<string, string>>;
+  /** Merge with git when the workflow has no merge block (the git-merge input). */
+  readonly gitMerge?: boolean;
 }
 
 /**
@@ -134,7 +176,7 @@ export function shardWorkflow(wf: MapReduceWorkflow, options: ShardWorkflowOptio
     ...(Object.keys(env).length > 0 ? { env } : {}),
     map,
     reduce: [{ write_file: { path: options.resultsFile, content: '${map.results}' } }],
-    ...(wf.raw.merge === undefined ? {} : { merge: wf.raw.merge }),
+    ...mergeBlock(wf.raw, options.gitMerge),
   };
   return (
     header("one shard: the map phase over this shard's items") +
@@ -159,7 +201,11 @@ export interface MapTotals {
  * standard workflow, and its reduce steps have their own rules (a failing step without
  * `on_failure` does not stop the phase) that a standard workflow would not keep.
  */
-export function reduceWorkflow(wf: MapReduceWorkflow, totals: MapTotals): string {
+export function reduceWorkflow(
+  wf: MapReduceWorkflow,
+  totals: MapTotals,
+  options: { readonly gitMerge?: boolean } = {},
+): string {
   const values: Record<string, string> = {
     total: String(totals.total),
     successful: String(totals.successful),
@@ -189,7 +235,7 @@ export function reduceWorkflow(wf: MapReduceWorkflow, totals: MapTotals): string
       agent_template: [{ shell: 'true' }],
     },
     reduce: (wf.reduce ?? []).map(substitute),
-    ...(wf.raw.merge === undefined ? {} : { merge: wf.raw.merge }),
+    ...mergeBlock(wf.raw, options.gitMerge),
   };
   return (
     header(

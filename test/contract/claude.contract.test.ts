@@ -378,3 +378,45 @@ describe('Claude across shards', () => {
     expect(main.summary).toContain('| Item | Shard | Status | Duration | Claude cost | Error |');
   });
 });
+
+describe('git-merge and verbosity', () => {
+  it("merges a shell-only workflow's session with git, no merge block and no Claude, and shows its output", async () => {
+    const { api, url } = await standIn();
+    const workspace = gitWorkspace({
+      'wf.yml': [
+        '- shell: "echo made-by-shell > shell.txt && git add shell.txt && git commit -qm \'shell: add shell.txt\'"',
+        '  commit_required: true',
+        '- shell: "echo VISIBLE-STEP-OUTPUT"',
+        '',
+      ].join('\n'),
+    });
+    const before = git(workspace, 'rev-parse', 'HEAD');
+    const { main } = await runAction({
+      actionDir,
+      workspace,
+      env: { DOCKER_HOST: g.dockerHost },
+      inputs: {
+        workflow: 'wf.yml',
+        image: g.agentImage,
+        'pull-policy': 'never',
+        'git-merge': 'true',
+        verbosity: '1',
+        // Claude could answer; it is never asked.
+        env: `ANTHROPIC_BASE_URL=${url}`,
+        secrets: `ANTHROPIC_API_KEY=${API_KEY}`,
+      },
+    });
+    const log = main.lines.join('\n');
+    expect(main.outputs.status, log).toBe('succeeded');
+    expect(git(workspace, 'log', '--format=%s', `${before}..HEAD`)).toContain(
+      'shell: add shell.txt',
+    );
+    expect(readFileSync(path.join(workspace, 'shell.txt'), 'utf8')).toBe('made-by-shell\n');
+    // The step's own output, which Prodigy shows from verbosity 1 on.
+    expect(main.lines).toContain('VISIBLE-STEP-OUTPUT');
+    expect(log).toContain('merged with git');
+    // Claude was never asked, to merge or anything else.
+    expect(messages(api)).toHaveLength(0);
+    expect(main.outputs['cost-usd']).toBe('0');
+  });
+});

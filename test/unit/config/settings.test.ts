@@ -45,6 +45,7 @@ describe('buildSettings', () => {
       kind: 'prodigy',
       workflow: 'workflows/fix.yml',
       args: ['-n', '2'],
+      gitMerge: false,
     });
     expect(settings.workspace).toBe(workspace);
     expect(settings.logPath).toBe('/tmp/t/cook-action/abc123/output.log');
@@ -53,6 +54,22 @@ describe('buildSettings', () => {
     expect(settings.image).toBe('ghcr.io/prodigy/cook-agent:0.1.0');
     expect(settings.pullPolicy).toBe('if-not-present');
     expect(settings.network).toBe('bridge');
+  });
+
+  it('takes git-merge and verbosity for Prodigy, and names what verbosity accepts', () => {
+    const settings = settingsFor({
+      workflow: 'workflows/fix.yml',
+      args: '-n 2',
+      'git-merge': 'true',
+      verbosity: '2',
+    });
+    expect(settings.workload).toMatchObject({ args: ['-n', '2', '-vv'], gitMerge: true });
+    expect(() => settingsFor({ workflow: 'workflows/fix.yml', verbosity: 'loud' })).toThrow(
+      `Input 'verbosity' has invalid value "loud": expected 0 (Prodigy's own progress), 1 (also every step's output, and Prodigy's debug lines), 2 or 3 (tracing)`,
+    );
+    expect(() => settingsFor({ workflow: 'workflows/fix.yml', 'git-merge': 'yes please' })).toThrow(
+      "Input 'git-merge'",
+    );
   });
 
   it('keeps the run folder under RUNNER_TEMP', () => {

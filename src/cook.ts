@@ -18,7 +18,13 @@ import { type GitGuard, guardGitFiles } from './results/git-guard.js';
 import { CLAUDE_FOLDER, runBranch } from './workflow/prodigy.js';
 import { withGitMerge } from './workflow/derive.js';
 import { Exchange } from './mapreduce/exchange.js';
-import { NO_CLAUDE, readClaudeRecords } from './results/claude-records.js';
+import { type ClaudeUsage, NO_CLAUDE, readClaudeRecords } from './results/claude-records.js';
+import {
+  budgetOf,
+  type ClaudeBudget,
+  hasLimits,
+  type PassedLimit,
+} from './results/claude-budget.js';
 import { inert } from './logs/inert.js';
 import { buildRunSpec, prodigyHomeOnHost, runToolsDir } from './runtime/spec.js';
 import type {
@@ -48,6 +54,10 @@ const ENGINE_TIMEOUT_BACKSTOP_MS = 180_000;
 const OUTPUT_DRAIN_CANCELLED_MS = 1_500;
 /** How long the runtime may take to say what the workload used before it is given up on. */
 const REPORT_DEADLINE_MS = 10_000;
+/** How often Claude's session logs are read while a run with a spend or turn cap goes. */
+export const BUDGET_WATCH_MS = 2_000;
+/** Each run of the process, counted in its step's budget by a name of its own. */
+let runsCounted = 0;
 
 export interface CookDeps {
   readonly runtime: ContainerRuntime;
@@ -116,8 +126,22 @@ export async function cook(given: Settings, deps: CookDeps): Promise<RunOutcome>
   let usage: ResourceUsage | undefined;
   let guard: GitGuard | undefined;
   let containerGit: ContainerGit | undefined;
+  const claudeDir = path.join(prodigyHomeOnHost(settings), CLAUDE_FOLDER);
+  const limits = settings.workload.kind === 'prodigy' ? settings.claudeLimits : undefined;
+  const budget = hasLimits(limits)
+    ? budgetOf(settings.runGroup ?? settings.runId, limits)
+    : undefined;
+  const budgetKey = `${settings.runId}#${++runsCounted}`;
+  let stoppedBy: PassedLimit | undefined;
+  /** What Claude had used when the run was last looked at (a pod's copy, while it ran). */
+  let lastSeen: ClaudeUsage | undefined;
 
   try {
+    const already = budget?.passed();
+    if (already) {
+      stoppedBy = already;
+      throw new Error(`${already.message} before this run of the step began; it was not started`);
+    }
     const prepareStart = now();
     guard = await guardGitFiles(settings.workspace);
     if (settings.runtime !== 'local') {
@@ -160,8 +184,40 @@ export async function cook(given: Settings, deps: CookDeps): Promise<RunOutcome>
       workload.enforcesTimeout && settings.timeoutMs !== undefined
         ? settings.timeoutMs + ENGINE_TIMEOUT_BACKSTOP_MS
         : settings.timeoutMs;
-    const verdict = await raceVerdict(workload, signal, ownTimeoutMs);
-    if (verdict.kind === 'cancelled' || verdict.kind === 'timed-out') {
+    const watchStop = new AbortController();
+    const started = workload;
+    const watching = budget
+      ? watchBudget(
+          async () => {
+            const dir = started.peek
+              ? await started.peek(spec.env.CLAUDE_CONFIG_DIR ?? '')
+              : claudeDir;
+            const usage = dir ? (await readClaudeRecords(dir)).usage : undefined;
+            if (usage) lastSeen = usage;
+            return usage;
+          },
+          budget,
+          budgetKey,
+          watchStop.signal,
+        )
+      : undefined;
+    const verdict = await raceVerdict(workload, signal, ownTimeoutMs, watching).finally(() =>
+      watchStop.abort(),
+    );
+    if (verdict.kind === 'over-limit') {
+      stoppedBy = verdict.passed;
+      sink.note(
+        `${verdict.passed.message}: stopping the workload (SIGTERM, then SIGKILL after ${TIMEOUT_GRACE_SECONDS}s).`,
+      );
+      await workload.stop(TIMEOUT_GRACE_SECONDS).catch((error: unknown) => {
+        sink.note(`Stopping the workload failed: ${(error as Error).message}`);
+      });
+      exit = await withDeadline(workload.wait(), TIMEOUT_GRACE_SECONDS * 1000 + 5000).catch(
+        () => undefined,
+      );
+      status = 'failed';
+      reason = `${verdict.passed.message}; the run was stopped`;
+    } else if (verdict.kind === 'cancelled' || verdict.kind === 'timed-out') {
       status = verdict.kind;
       const grace = status === 'cancelled' ? CANCEL_GRACE_SECONDS : TIMEOUT_GRACE_SECONDS;
       sink.note(
@@ -254,12 +310,19 @@ export async function cook(given: Settings, deps: CookDeps): Promise<RunOutcome>
     : undefined;
   const claude =
     settings.workload.kind === 'prodigy'
-      ? await readClaudeRecords(path.join(prodigyHomeOnHost(settings), CLAUDE_FOLDER)).catch(
-          (error: unknown) => ({ skipped: [(error as Error).message], usage: undefined }),
-        )
+      ? await readClaudeRecords(claudeDir).catch((error: unknown) => ({
+          skipped: [(error as Error).message],
+          usage: undefined,
+        }))
       : undefined;
   for (const why of claude?.skipped ?? []) {
     sink.note(`Warning: one of Claude's session logs was left out of its figures: ${inert(why)}`);
+  }
+  // A pod stopped at a cap may not hand its records back: what was seen of them then counts.
+  const claudeUsage = claude ? (claude.usage ?? lastSeen ?? NO_CLAUDE) : undefined;
+  if (budget && claudeUsage && !stoppedBy) {
+    budget.record(budgetKey, claudeUsage);
+    ({ status, reason } = heldToLimits(budget, status ?? 'failed', reason));
   }
   return finish({
     ...base,
@@ -277,7 +340,7 @@ export async function cook(given: Settings, deps: CookDeps): Promise<RunOutcome>
     relayedBytes: sink.relayedBytes,
     ...(git ? { git } : {}),
     // A Prodigy run reports what Claude cost, nothing when it did not run.
-    ...(claude ? { claude: claude.usage ?? NO_CLAUDE } : {}),
+    ...(claudeUsage ? { claude: claudeUsage } : {}),
     ...(restored.notes.length > 0 ? { warnings: restored.notes } : {}),
   });
 
@@ -368,18 +431,75 @@ export function judge(
   };
 }
 
-type Verdict = { kind: 'exited'; exit: ExitStatus } | { kind: 'cancelled' } | { kind: 'timed-out' };
+/**
+ * A run that ended past a cap fails, whatever its exit said; one that failed once a cap was
+ * reached was stopped by Claude's own limit, and says so.
+ */
+export function heldToLimits(
+  budget: ClaudeBudget,
+  status: RunStatus,
+  reason: string,
+): { status: RunStatus; reason: string } {
+  const passed = budget.passed();
+  if (status === 'succeeded' && passed) {
+    return { status: 'failed', reason: `${passed.message}, before the run could be stopped` };
+  }
+  const reached = budget.reached();
+  if (status === 'failed' && reached) {
+    return { status, reason: `${reason}; ${reached.message} (Claude stops a session there)` };
+  }
+  return { status, reason };
+}
+
+/**
+ * Reads what Claude used every BUDGET_WATCH_MS into the step's budget; resolves with the cap
+ * the step's total passed, or undefined once stopped.
+ */
+async function watchBudget(
+  read: () => Promise<ClaudeUsage | undefined>,
+  budget: ClaudeBudget,
+  key: string,
+  signal: AbortSignal,
+): Promise<PassedLimit | undefined> {
+  while (!signal.aborted) {
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, BUDGET_WATCH_MS);
+      signal.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
+    });
+    if (signal.aborted) break;
+    // A reading that failed (a pod between states, a log being written) is taken again later.
+    const usage = await read().catch(() => undefined);
+    if (usage) budget.record(key, usage);
+    const passed = budget.passed();
+    if (passed) return passed;
+  }
+  return undefined;
+}
+
+type Verdict =
+  | { kind: 'exited'; exit: ExitStatus }
+  | { kind: 'cancelled' }
+  | { kind: 'timed-out' }
+  | { kind: 'over-limit'; passed: PassedLimit };
 
 async function raceVerdict(
   workload: Workload,
   signal: AbortSignal,
   timeoutMs: number | undefined,
+  limit: Promise<PassedLimit | undefined> | undefined,
 ): Promise<Verdict> {
   let timer: NodeJS.Timeout | undefined;
   let onAbort: (() => void) | undefined;
   try {
     return await Promise.race<Verdict>([
       workload.wait().then((exit) => ({ kind: 'exited', exit })),
+      ...(limit
+        ? [
+            limit.then((passed) =>
+              passed ? { kind: 'over-limit' as const, passed } : new Promise<never>(() => {}),
+            ),
+          ]
+        : []),
       new Promise<Verdict>((resolve) => {
         if (signal.aborted) return resolve({ kind: 'cancelled' });
         onAbort = () => resolve({ kind: 'cancelled' });

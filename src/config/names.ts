@@ -40,6 +40,8 @@ export const Inputs = {
   dryRun: 'dry-run',
   gitMerge: 'git-merge',
   verbosity: 'verbosity',
+  maxCostUsd: 'max-cost-usd',
+  maxTurns: 'max-turns',
   // The plan sub-action's own.
   shards: 'shards',
   itemsPerShard: 'items-per-shard',

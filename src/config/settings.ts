@@ -53,6 +53,14 @@ export type Workload =
     }
   | { readonly kind: 'command'; readonly command: string; readonly workflow?: string };
 
+/** Caps on what a step's Claude sessions use in all (results/claude-budget.ts enforces them). */
+export interface ClaudeLimits {
+  /** The most Claude's sessions may cost, in US dollars, as Claude prices them. */
+  readonly maxCostUsd?: number;
+  /** The most turns (answers of the API) Claude's sessions may take. */
+  readonly maxTurns?: number;
+}
+
 /** Where the Docker engine answers, read from DOCKER_HOST and friends. */
 export type DockerConnection =
   | { readonly kind: 'socket'; readonly socketPath: string }
@@ -116,6 +124,8 @@ interface CommonSettings {
   readonly comment: boolean;
   /** The token the comment is written with (masked). */
   readonly githubToken?: string;
+  /** The spend and turn caps of the step's Claude sessions (a Prodigy workflow's). */
+  readonly claudeLimits?: ClaudeLimits;
   /** Run only this shard of a planned MapReduce workflow. */
   readonly shard?: ShardEntry;
   /** Split the MapReduce workflow into this many shards and run them at once. */
@@ -206,6 +216,7 @@ export function buildSettings(input: InputSource, env: Env, deps: SettingsDeps =
     },
   );
   const timeoutMs = parseDuration(Inputs.timeout, get(Inputs.timeout));
+  const claudeLimits = parseClaudeLimits(input, workload);
   const { shard, maxParallel } = splitting(input, workload, workspace);
 
   const runId = (deps.randomId ?? (() => randomBytes(5).toString('hex')))();
@@ -257,6 +268,7 @@ export function buildSettings(input: InputSource, env: Env, deps: SettingsDeps =
     env: plainEnv,
     secrets,
     ...(timeoutMs === undefined ? {} : { timeoutMs }),
+    ...(claudeLimits ? { claudeLimits } : {}),
     artifacts: parseLines(get(Inputs.artifacts)),
     ...optional('artifactName', trimmed(Inputs.artifactName)),
     ...(retentionDays === undefined ? {} : { retentionDays }),
@@ -356,6 +368,48 @@ function resolveWorkspace(raw: string, githubWorkspace: string | undefined, cwd:
     throw new InputError(Inputs.workspace, raw || workspace, 'an existing folder');
   }
   return workspace;
+}
+
+/** `max-cost-usd` and `max-turns`: caps on what the step's Claude sessions use in all. */
+function parseClaudeLimits(input: InputSource, workload: Workload): ClaudeLimits | undefined {
+  const rawCost = input(Inputs.maxCostUsd).trim();
+  const rawTurns = input(Inputs.maxTurns).trim();
+  if (rawCost === '' && rawTurns === '') return undefined;
+  const limits: { maxCostUsd?: number; maxTurns?: number } = {};
+  if (rawCost !== '') {
+    const cost = /^(\d+(\.\d*)?|\.\d+)$/.test(rawCost) ? Number(rawCost) : NaN;
+    if (!(cost > 0)) {
+      throw new InputError(
+        Inputs.maxCostUsd,
+        rawCost,
+        'a number of US dollars above 0, such as 5 or 0.50 (what Claude may cost in all)',
+      );
+    }
+    limits.maxCostUsd = cost;
+  }
+  if (rawTurns !== '') {
+    if (
+      !/^\d+$/.test(rawTurns) ||
+      Number(rawTurns) < 1 ||
+      !Number.isSafeInteger(Number(rawTurns))
+    ) {
+      throw new InputError(
+        Inputs.maxTurns,
+        rawTurns,
+        "a whole number of Claude's turns from 1 up (what Claude may take in all)",
+      );
+    }
+    limits.maxTurns = Number(rawTurns);
+  }
+  if (workload.kind !== 'prodigy') {
+    const name = rawCost !== '' ? Inputs.maxCostUsd : Inputs.maxTurns;
+    throw new InputError(
+      name,
+      rawCost !== '' ? rawCost : rawTurns,
+      `a cap for a Prodigy workflow's Claude ('${Inputs.workflow}'); a '${Inputs.command}' runs no Claude the action can count`,
+    );
+  }
+  return limits;
 }
 
 /** `verbosity`: how many `-v` Prodigy gets (1 shows the workflow's shell output). */

@@ -87,6 +87,7 @@ export function buildRunSpec(settings: Settings, host: SpecHost = realHost): Run
       ...(chooseUser ? { home: CONTAINER_HOME } : {}),
       // In a container its own /tmp is the place; on the runner, the run's folder.
       ...(inContainer ? {} : { toolsDir: runToolsDir(settings.runDir) }),
+      ...(settings.claudeLimits ? { limits: settings.claudeLimits } : {}),
     });
     argv = launch.argv;
     defaults = { ...launch.env };

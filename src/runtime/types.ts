@@ -120,6 +120,12 @@ export interface Workload {
   wait(): Promise<ExitStatus>;
   /** Asks the workload to stop (SIGTERM), killing it after graceSeconds. */
   stop(graceSeconds: number): Promise<void>;
+  /**
+   * While it runs: a current copy, on the runner, of a folder the workload writes (`target`, as
+   * the workload sees it), or undefined when it is not there (yet). Only runtimes that share no
+   * disk with the runner have it; with a bind mount, the host folder is read as it is.
+   */
+  peek?(target: string): Promise<string | undefined>;
   /** After wait(), before cleanup: how long its phases took and what it used. */
   report?(): Promise<WorkloadReport>;
   /**

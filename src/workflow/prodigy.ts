@@ -3,6 +3,7 @@
  * (PRODIGY.md, "What it needs at run time").
  */
 import path from 'node:path';
+import type { ClaudeLimits } from '../config/settings.js';
 
 /**
  * Runs before Prodigy, in the workload's shell.
@@ -33,7 +34,8 @@ if ! git symbolic-ref -q HEAD >/dev/null 2>&1; then
 fi
 # Prodigy starts Claude in MapReduce agents with the same cleared environment: no API key, no
 # base URL, no IS_SANDBOX, no CLAUDE_CONFIG_DIR. A claude of the run's own, first on PATH (which
-# Prodigy keeps), gives it this environment back, under what Prodigy sets for the command.
+# Prodigy keeps), gives it this environment back, under what Prodigy sets for the command, and
+# gives every session the step's caps (max-turns, max-cost-usd) as Claude's own limits.
 real_claude=$(command -v claude || true)
 if [ -n "$real_claude" ]; then
   tools=\${COOK_TOOLS_DIR:-\${TMPDIR:-/tmp}/cook-action-$COOK_ACTION_RUN_ID}
@@ -45,6 +47,8 @@ if [ -n "$real_claude" ]; then
 cook_given=\\$(export -p)
 . '$tools/env'
 eval "\\$cook_given"
+if [ -n "\\$COOK_MAX_TURNS" ]; then set -- --max-turns "\\$COOK_MAX_TURNS" "\\$@"; fi
+if [ -n "\\$COOK_MAX_COST_USD" ]; then set -- --max-budget-usd "\\$COOK_MAX_COST_USD" "\\$@"; fi
 exec '$real_claude' "\\$@"
 SHIM
   chmod 700 "$tools/bin/claude"
@@ -70,6 +74,8 @@ export interface ProdigyLaunchOptions {
   readonly home?: string;
   /** Where the run's claude and the environment it gets back are written (default: in TMPDIR). */
   readonly toolsDir?: string;
+  /** The step's caps, which the run's claude passes to every Claude session. */
+  readonly limits?: ClaudeLimits;
 }
 
 /** Claude's folder (CLAUDE_CONFIG_DIR) inside Prodigy's records: its session logs come back. */
@@ -100,6 +106,12 @@ export function prodigyLaunch(options: ProdigyLaunchOptions): ProdigyLaunch {
       // Prodigy's records, which come back to the runner on every runtime.
       CLAUDE_CONFIG_DIR: path.posix.join(options.prodigyHome, CLAUDE_FOLDER),
       ...(options.toolsDir ? { COOK_TOOLS_DIR: options.toolsDir } : {}),
+      ...(options.limits?.maxTurns !== undefined
+        ? { COOK_MAX_TURNS: String(options.limits.maxTurns) }
+        : {}),
+      ...(options.limits?.maxCostUsd !== undefined
+        ? { COOK_MAX_COST_USD: String(options.limits.maxCostUsd) }
+        : {}),
     },
   };
 }

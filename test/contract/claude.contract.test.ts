@@ -420,3 +420,93 @@ describe('git-merge and verbosity', () => {
     expect(main.outputs['cost-usd']).toBe('0');
   });
 });
+
+/** Four Claude sessions one after another, three answers each, when nothing stops them. */
+const FOUR_SESSIONS = [
+  'name: claude-sessions',
+  'commands:',
+  ...[1, 2, 3, 4].map((n) => `  - claude: "/add-hello ${n}"`),
+  '',
+].join('\n');
+
+describe.each(places)('spend and turn caps, $name', (place) => {
+  it('max-cost-usd: the run is stopped once the sessions cost more, and fails saying so', async () => {
+    const { api, url } = await standIn(place.bridge);
+    const workspace = gitWorkspace({
+      'wf.yml': FOUR_SESSIONS,
+      '.claude/commands/add-hello.md': 'Add hello.txt saying hello, and commit it.\n',
+    });
+    const perSession = 3 * (await claudeCostOfAnswer());
+    // More than one session costs, less than two.
+    const cap = Number((1.5 * perSession).toFixed(4));
+    const { main } = await runAction({
+      actionDir,
+      workspace,
+      env: place.env,
+      inputs: {
+        ...place.inputs,
+        workflow: 'wf.yml',
+        image: g.agentImage,
+        'pull-policy': 'never',
+        'max-cost-usd': String(cap),
+        env: `ANTHROPIC_BASE_URL=${url}`,
+        secrets: `ANTHROPIC_API_KEY=${API_KEY}`,
+      },
+    });
+    const log = main.lines.join('\n');
+    expect(main.outputs.status, log).toBe('failed');
+    expect(main.exitCode).not.toBe(0);
+    const stopped = `Claude's spend passed max-cost-usd ${cap}`;
+    expect(log).toContain(`${stopped}: $`);
+    expect(main.annotations.some((a) => a.message.includes(stopped))).toBe(true);
+    // Every session got the cap as Claude's own limit.
+    const served = messages(api).length;
+    expect(served).toBeGreaterThanOrEqual(6);
+    expect(served).toBeLessThan(12);
+    // What was reported is what was spent: past the cap, short of all four sessions.
+    const cost = Number(main.outputs['cost-usd']);
+    expect(cost).toBeGreaterThan(cap);
+    expect(cost).toBeLessThan(4 * perSession);
+    const leftovers =
+      place.bridge === 'cni0'
+        ? clusterLeftovers(main.state['run-id']!)
+        : execFileSync(
+            'docker',
+            ['ps', '-aq', '--filter', `label=io.prodigy.cook-action.run=${main.state['run-id']}`],
+            { encoding: 'utf8', env: { ...process.env, DOCKER_HOST: g.dockerHost } },
+          ).trim();
+    expect(leftovers).toBe('');
+  });
+
+  it("max-turns: Claude's own limit ends the session, and the step fails naming the cap", async () => {
+    const { api, url } = await standIn(place.bridge);
+    const workspace = gitWorkspace({
+      'wf.yml': FOUR_SESSIONS,
+      '.claude/commands/add-hello.md': 'Add hello.txt saying hello, and commit it.\n',
+    });
+    const { main } = await runAction({
+      actionDir,
+      workspace,
+      env: place.env,
+      inputs: {
+        ...place.inputs,
+        workflow: 'wf.yml',
+        image: g.agentImage,
+        'pull-policy': 'never',
+        'max-turns': '2',
+        env: `ANTHROPIC_BASE_URL=${url}`,
+        secrets: `ANTHROPIC_API_KEY=${API_KEY}`,
+      },
+    });
+    const log = main.lines.join('\n');
+    expect(main.outputs.status, log).toBe('failed');
+    const error = main.annotations.map((a) => a.message).join('\n');
+    expect(error, log).toMatch(
+      /Claude's turns (reached|passed) max-turns 2: \d+ turns in 1 session/,
+    );
+    // The first session was cut short, and no other began.
+    expect(messages(api).length).toBeLessThan(3);
+    const measured = JSON.parse(main.outputs.metrics!) as Record<string, number>;
+    expect(measured.claude_turns).toBe(messages(api).length);
+  });
+});

@@ -31,6 +31,7 @@ import {
   COLLECTED_MARKER,
   KEEPER_CONTAINER,
   type Mount,
+  peekFolder,
   READY_MARKER,
   sendMounts,
 } from './transfer.js';
@@ -975,6 +976,17 @@ class KubernetesWorkload implements Workload {
       );
       index++;
     }
+  }
+
+  /** A copy of a folder of the pod whose workload runs now, packed by its keeper. */
+  async peek(target: string): Promise<string | undefined> {
+    const running = [...this.order]
+      .reverse()
+      .find((name) => workloadStatus(this.pods.get(name)!)?.state?.running);
+    if (!running || this.settled || this.stopping) return undefined;
+    const into = path.join(this.scratch, 'peek');
+    const found = await peekFolder(this.cluster, running, target, into, this.transfer.limit);
+    return found ? into : undefined;
   }
 
   async stop(graceSeconds: number): Promise<void> {

@@ -262,6 +262,42 @@ export async function collectMounts(
 }
 
 /**
+ * While the workload runs: a copy of one folder of the pod (`remote`, as the workload sees it),
+ * packed by the keeper, fetched and checked as the results are, unpacked into `into` (made
+ * anew). Resolves false when the folder is not there.
+ */
+export async function peekFolder(
+  cluster: Cluster,
+  pod: string,
+  remote: string,
+  into: string,
+  limit: TransferLimit,
+): Promise<boolean> {
+  const peekTar = `${CONTROL_DIR}/peek.tar`;
+  const script = [
+    `[ -d ${quote(remote)} ] || { echo none; exit 0; }`,
+    'set -e',
+    `cd ${quote(remote)}`,
+    `tar -c -f ${peekTar} .`,
+    `echo "tar $(sha256sum ${peekTar} | cut -d' ' -f1)"`,
+  ].join('\n');
+  const report = await execChecked(cluster, pod, `Reading ${remote}`, script);
+  if (/^none$/m.test(report)) return false;
+  const tarSha = /^tar ([0-9a-f]{64})$/m.exec(report)?.[1];
+  if (!tarSha) throw new Error(`Packing ${remote} in the pod reported no archive`);
+  await rm(into, { recursive: true, force: true });
+  await mkdir(into, { recursive: true });
+  const localTar = `${into}.tar`;
+  try {
+    await fetchFile(cluster, pod, peekTar, localTar, tarSha, limit);
+    await extractChecked(localTar, into, remote);
+  } finally {
+    await rm(localTar, { force: true });
+  }
+  return true;
+}
+
+/**
  * Unpacks what came back from the pod, refusing every link that leads out of its folder.
  * tar-fs checks each link's target as text, so `b -> .` and then `a -> b/..` pass it one by
  * one while `a` leads to the folder's parent; so once everything is unpacked, every link is

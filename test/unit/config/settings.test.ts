@@ -72,6 +72,27 @@ describe('buildSettings', () => {
     );
   });
 
+  it('takes a spend cap and a turn cap for Prodigy, and names what each accepts', () => {
+    expect(
+      settingsFor({ workflow: 'workflows/fix.yml', 'max-cost-usd': '0.50', 'max-turns': '40' })
+        .claudeLimits,
+    ).toEqual({ maxCostUsd: 0.5, maxTurns: 40 });
+    expect(settingsFor({ workflow: 'workflows/fix.yml' }).claudeLimits).toBeUndefined();
+    for (const bad of ['0', '-1', '$5', '1e3', 'lots']) {
+      expect(() => settingsFor({ workflow: 'workflows/fix.yml', 'max-cost-usd': bad })).toThrow(
+        `Input 'max-cost-usd' has invalid value ${JSON.stringify(bad)}: expected a number of US dollars above 0, such as 5 or 0.50 (what Claude may cost in all)`,
+      );
+    }
+    for (const bad of ['0', '2.5', 'ten']) {
+      expect(() => settingsFor({ workflow: 'workflows/fix.yml', 'max-turns': bad })).toThrow(
+        `Input 'max-turns' has invalid value ${JSON.stringify(bad)}: expected a whole number of Claude's turns from 1 up`,
+      );
+    }
+    expect(() => settingsFor({ command: 'claude -p hi', 'max-turns': '3' })).toThrow(
+      `Input 'max-turns' has invalid value "3": expected a cap for a Prodigy workflow's Claude ('workflow'); a 'command' runs no Claude the action can count`,
+    );
+  });
+
   it('keeps the run folder under RUNNER_TEMP', () => {
     const settings = settingsFor({ command: 'true' }, { RUNNER_TEMP: '/runner/tmp' });
     expect(settings.runDir).toBe('/runner/tmp/cook-action/abc123');

@@ -357,7 +357,7 @@ export async function cook(given: Settings, deps: CookDeps): Promise<RunOutcome>
             workspace: settings.workspace,
             runDir: settings.runDir,
             ownBranch: runBranch(settings.runId),
-            limitBytes: settings.transferLimit.bytes,
+            limit: settings.transferLimit,
           })),
         );
       }

@@ -91,9 +91,12 @@ export function beginStep(): Step {
 /** Fails the step unless the outcome succeeded; says why either way. */
 export function conclude(outcome: RunOutcome, what = 'The run'): void {
   if (outcome.status !== 'succeeded') {
-    core.setFailed(
-      `${what} ${outcome.status === 'failed' ? 'failed' : `was ${outcome.status}`}: ${outcome.reason}.`,
-    );
+    const verb = { failed: 'failed', 'timed-out': 'timed out', cancelled: 'was cancelled' }[
+      outcome.status
+    ];
+    // "The run was cancelled" says it all; a reason that only repeats it is left out.
+    const why = /^the run was cancelled$/i.test(outcome.reason) ? '' : `: ${outcome.reason}`;
+    core.setFailed(`${what} ${verb}${why}.`);
   } else {
     say(`${what} succeeded (${outcome.reason}) in ${outcome.durationSeconds.toFixed(1)} s.`);
   }

@@ -405,8 +405,8 @@ function parseClaudeLimits(input: InputSource, workload: Workload): ClaudeLimits
     const name = rawCost !== '' ? Inputs.maxCostUsd : Inputs.maxTurns;
     throw new InputError(
       name,
-      rawCost !== '' ? rawCost : rawTurns,
-      `a cap for a Prodigy workflow's Claude ('${Inputs.workflow}'); a '${Inputs.command}' runs no Claude the action can count`,
+      undefined,
+      `it caps the Claude of a Prodigy workflow ('${Inputs.workflow}'), and a '${Inputs.command}' runs none the action can count`,
     );
   }
   return limits;

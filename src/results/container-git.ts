@@ -235,15 +235,19 @@ async function readHead(folder: string): Promise<Head | undefined> {
  * Copies the objects of the untrusted folder into `into`: loose objects and packs under git's
  * own names, each a regular file (never a link), up to `limitBytes` in all.
  */
-async function copyObjects(from: string, into: string, limitBytes: number): Promise<void> {
+async function copyObjects(
+  from: string,
+  into: string,
+  limit: { readonly bytes: number; readonly text: string },
+): Promise<void> {
   let total = 0;
   const take = async (source: string, target: string): Promise<void> => {
     const stats = await lstat(source);
     if (!stats.isFile()) return;
     total += stats.size;
-    if (total > limitBytes) {
+    if (total > limit.bytes) {
       throw new UntrustedFileError(
-        `the commits the container made are over the transfer-limit of ${limitBytes} bytes: raise the input 'transfer-limit' to let them through`,
+        `the commits the container made are over the transfer-limit of ${limit.text}: raise the input 'transfer-limit' to let them through`,
       );
     }
     await mkdir(path.dirname(target), { recursive: true });
@@ -287,7 +291,7 @@ export interface BringBackOptions {
   readonly runDir: string;
   /** The branch the run makes when HEAD was detached (workflow/prodigy.ts). */
   readonly ownBranch: string;
-  readonly limitBytes: number;
+  readonly limit: { readonly bytes: number; readonly text: string };
 }
 
 /**
@@ -341,7 +345,7 @@ export async function bringBackCommits(
   );
   const shallow = path.join(prepared.gitDir, 'shallow');
   if (await exists(shallow)) await copyFile(shallow, path.join(quarantine, 'shallow'));
-  await copyObjects(folder, quarantine, options.limitBytes);
+  await copyObjects(folder, quarantine, options.limit);
 
   const fetched: string[] = [];
   const targets: [string, string][] = wanted.map((name) => [name, after.get(name)!]);

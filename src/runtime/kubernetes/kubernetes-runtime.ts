@@ -693,7 +693,7 @@ class KubernetesWorkload implements Workload {
     if ((pod.status?.reason === 'Evicted' || disruption) && !this.said.has(`${name}/evicted`)) {
       this.sayOnce(
         `${name}/evicted`,
-        `Pod ${name} was evicted (${disruption?.reason ?? pod.status?.reason}: ${disruption?.message ?? pod.status?.message}); the Job retries it, up to ${DISRUPTION_RETRIES} times.`,
+        `Pod ${name} was evicted (${disruption?.reason ?? pod.status?.reason}: ${disruption?.message ?? pod.status?.message}); the Job starts it again (a disruption is not counted against its ${DISRUPTION_RETRIES} retries).`,
       );
       void this.logEvents(name);
     }
@@ -980,9 +980,10 @@ class KubernetesWorkload implements Workload {
 
   /** A copy of a folder of the pod whose workload runs now, packed by its keeper. */
   async peek(target: string): Promise<string | undefined> {
-    const running = [...this.order]
-      .reverse()
-      .find((name) => workloadStatus(this.pods.get(name)!)?.state?.running);
+    const running = [...this.order].reverse().find((name) => {
+      const pod = this.pods.get(name);
+      return pod !== undefined && workloadStatus(pod)?.state?.running !== undefined;
+    });
     if (!running || this.settled || this.stopping) return undefined;
     const into = path.join(this.scratch, 'peek');
     const found = await peekFolder(this.cluster, running, target, into, this.transfer.limit);

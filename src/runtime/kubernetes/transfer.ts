@@ -278,7 +278,8 @@ export async function peekFolder(
     `[ -d ${quote(remote)} ] || { echo none; exit 0; }`,
     'set -e',
     `cd ${quote(remote)}`,
-    `tar -c -f ${peekTar} .`,
+    // Claude writes as it goes: GNU tar's 1 ("a file changed as it was read") is a copy still.
+    `tar -c -f ${peekTar} . || [ $? -eq 1 ]`,
     `echo "tar $(sha256sum ${peekTar} | cut -d' ' -f1)"`,
   ].join('\n');
   const report = await execChecked(cluster, pod, `Reading ${remote}`, script);

@@ -89,7 +89,7 @@ describe('buildSettings', () => {
       );
     }
     expect(() => settingsFor({ command: 'claude -p hi', 'max-turns': '3' })).toThrow(
-      `Input 'max-turns' has invalid value "3": expected a cap for a Prodigy workflow's Claude ('workflow'); a 'command' runs no Claude the action can count`,
+      `Input 'max-turns' is invalid: it caps the Claude of a Prodigy workflow ('workflow'), and a 'command' runs none the action can count`,
     );
   });
 

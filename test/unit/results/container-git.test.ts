@@ -56,7 +56,7 @@ async function setUp(options: { detached?: boolean; before?: (workspace: string)
       workspace,
       runDir,
       ownBranch: OWN,
-      limitBytes: 64 * 1024 * 1024,
+      limit: { bytes: 64 * 1024 * 1024, text: '64Mi' },
     });
   const container = (...args: string[]) => inContainer(workspace, prepared.folder, ...args);
   return { workspace, runDir, prepared, bringBack, container };
@@ -199,8 +199,13 @@ describe("the container's git folder", () => {
     container('commit', '-q', '-m', 'big');
     const runDir = path.dirname(prepared.folder);
     await expect(
-      bringBackCommits(prepared, { workspace, runDir, ownBranch: OWN, limitBytes: 100 }),
-    ).rejects.toThrow(/over the transfer-limit.*'transfer-limit'/);
+      bringBackCommits(prepared, {
+        workspace,
+        runDir,
+        ownBranch: OWN,
+        limit: { bytes: 100, text: '100 bytes' },
+      }),
+    ).rejects.toThrow(/over the transfer-limit of 100 bytes: raise the input 'transfer-limit'/);
   });
 
   it('reports configuration and hooks the workload planted, which stay in its folder', async () => {

@@ -186,6 +186,32 @@ const places: Place[] = [
   },
 ];
 
+const onDocker = places[0]!;
+
+/** The action runs the workspace's wf.yml in the agent image, its Claude answered at `url`. */
+async function runClaudeWorkflow(
+  place: Place,
+  workspace: string,
+  url: string,
+  more: { inputs?: Record<string, string>; env?: Record<string, string> } = {},
+) {
+  const { main } = await runAction({
+    actionDir,
+    workspace,
+    env: { ...place.env, ...more.env },
+    inputs: {
+      ...place.inputs,
+      workflow: 'wf.yml',
+      image: g.agentImage,
+      'pull-policy': 'never',
+      env: `ANTHROPIC_BASE_URL=${url}`,
+      secrets: `ANTHROPIC_API_KEY=${API_KEY}`,
+      ...more.inputs,
+    },
+  });
+  return main;
+}
+
 describe.each(places)(
   "Prodigy's claude: step with the real CLI, through the action, $name",
   (place) => {
@@ -205,21 +231,10 @@ describe.each(places)(
       });
       const before = git(workspace, 'rev-parse', 'HEAD');
       const perAnswer = await claudeCostOfAnswer();
-      const { main } = await runAction({
-        actionDir,
-        workspace,
+      const main = await runClaudeWorkflow(place, workspace, url, {
         env: {
-          ...place.env,
           ...artifacts.envForJob(`claude-${place.bridge}`),
           GITHUB_JOB: `claude-${place.bridge}`,
-        },
-        inputs: {
-          ...place.inputs,
-          workflow: 'wf.yml',
-          image: g.agentImage,
-          'pull-policy': 'never',
-          env: `ANTHROPIC_BASE_URL=${url}`,
-          secrets: `ANTHROPIC_API_KEY=${API_KEY}`,
         },
       });
       expect(main.outputs.status, main.lines.join('\n')).toBe('succeeded');
@@ -283,19 +298,7 @@ describe.each(places)(
         '.claude/commands/add-hello.md': 'Add hello.txt saying hello, and commit it.\n',
       });
       const perAnswer = await claudeCostOfAnswer();
-      const { main } = await runAction({
-        actionDir,
-        workspace,
-        env: place.env,
-        inputs: {
-          ...place.inputs,
-          workflow: 'wf.yml',
-          image: g.agentImage,
-          'pull-policy': 'never',
-          env: `ANTHROPIC_BASE_URL=${url}`,
-          secrets: `ANTHROPIC_API_KEY=${API_KEY}`,
-        },
-      });
+      const main = await runClaudeWorkflow(place, workspace, url);
       // Prodigy starts each agent's Claude with a cleared environment; the key still arrives.
       expect(main.outputs.status, main.lines.join('\n')).toBe('succeeded');
       expect(main.lines.join('\n')).toContain('2 successful, 0 failed');
@@ -346,18 +349,8 @@ describe('Claude across shards', () => {
       '.claude/commands/add-hello.md': 'Add hello.txt saying hello, and commit it.\n',
     });
     const perAnswer = await claudeCostOfAnswer();
-    const { main } = await runAction({
-      actionDir,
-      workspace,
-      env: { DOCKER_HOST: g.dockerHost },
-      inputs: {
-        workflow: 'wf.yml',
-        image: g.agentImage,
-        'pull-policy': 'never',
-        'max-parallel': '2',
-        env: `ANTHROPIC_BASE_URL=${url}`,
-        secrets: `ANTHROPIC_API_KEY=${API_KEY}`,
-      },
+    const main = await runClaudeWorkflow(onDocker, workspace, url, {
+      inputs: { 'max-parallel': '2' },
     });
     const served = messages(api).length;
     expect(served).toBe(9);
@@ -391,20 +384,9 @@ describe('git-merge and verbosity', () => {
       ].join('\n'),
     });
     const before = git(workspace, 'rev-parse', 'HEAD');
-    const { main } = await runAction({
-      actionDir,
-      workspace,
-      env: { DOCKER_HOST: g.dockerHost },
-      inputs: {
-        workflow: 'wf.yml',
-        image: g.agentImage,
-        'pull-policy': 'never',
-        'git-merge': 'true',
-        verbosity: '1',
-        // Claude could answer; it is never asked.
-        env: `ANTHROPIC_BASE_URL=${url}`,
-        secrets: `ANTHROPIC_API_KEY=${API_KEY}`,
-      },
+    // Claude could answer; it is never asked.
+    const main = await runClaudeWorkflow(onDocker, workspace, url, {
+      inputs: { 'git-merge': 'true', verbosity: '1' },
     });
     const log = main.lines.join('\n');
     expect(main.outputs.status, log).toBe('succeeded');
@@ -439,19 +421,8 @@ describe.each(places)('spend and turn caps, $name', (place) => {
     const perSession = 3 * (await claudeCostOfAnswer());
     // More than one session costs, less than two.
     const cap = Number((1.5 * perSession).toFixed(4));
-    const { main } = await runAction({
-      actionDir,
-      workspace,
-      env: place.env,
-      inputs: {
-        ...place.inputs,
-        workflow: 'wf.yml',
-        image: g.agentImage,
-        'pull-policy': 'never',
-        'max-cost-usd': String(cap),
-        env: `ANTHROPIC_BASE_URL=${url}`,
-        secrets: `ANTHROPIC_API_KEY=${API_KEY}`,
-      },
+    const main = await runClaudeWorkflow(place, workspace, url, {
+      inputs: { 'max-cost-usd': String(cap) },
     });
     const log = main.lines.join('\n');
     expect(main.outputs.status, log).toBe('failed');
@@ -484,20 +455,7 @@ describe.each(places)('spend and turn caps, $name', (place) => {
       'wf.yml': FOUR_SESSIONS,
       '.claude/commands/add-hello.md': 'Add hello.txt saying hello, and commit it.\n',
     });
-    const { main } = await runAction({
-      actionDir,
-      workspace,
-      env: place.env,
-      inputs: {
-        ...place.inputs,
-        workflow: 'wf.yml',
-        image: g.agentImage,
-        'pull-policy': 'never',
-        'max-turns': '2',
-        env: `ANTHROPIC_BASE_URL=${url}`,
-        secrets: `ANTHROPIC_API_KEY=${API_KEY}`,
-      },
-    });
+    const main = await runClaudeWorkflow(place, workspace, url, { inputs: { 'max-turns': '2' } });
     const log = main.lines.join('\n');
     expect(main.outputs.status, log).toBe('failed');
     const error = main.annotations.map((a) => a.message).join('\n');

@@ -15,7 +15,7 @@ export async function runPost(): Promise<void> {
   let runtime;
   if (state.runtime === 'local') runtime = createLocalRuntime({});
   else if (state.kubernetes) {
-    runtime = createKubernetesRuntime({ target: state.kubernetes, submitter: 'cook-action post' });
+    runtime = createKubernetesRuntime({ target: state.kubernetes });
   } else if (state.docker) runtime = createDockerRuntime(state.docker);
   else {
     say(`Nothing to clean up for runtime '${state.runtime}'.`);

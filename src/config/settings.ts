@@ -170,6 +170,8 @@ export interface LocalSettings extends CommonSettings {
 export interface KubernetesSettings extends CommonSettings, ContainerSettings {
   readonly runtime: 'kubernetes';
   readonly kubernetes: KubernetesTarget;
+  /** How long a pod may stay unschedulable (the runner's COOK_ACTION_SCHEDULING_TIMEOUT). */
+  readonly schedulingTimeoutMs?: number;
 }
 
 export type Settings = DockerSettings | LocalSettings | KubernetesSettings;
@@ -314,9 +316,27 @@ export function buildSettings(input: InputSource, env: Env, deps: SettingsDeps =
     });
   }
   if (runtime === 'kubernetes') {
-    return Object.freeze({ ...common, ...container, runtime, kubernetes: kube!.target });
+    return Object.freeze({
+      ...common,
+      ...container,
+      runtime,
+      kubernetes: kube!.target,
+      ...schedulingTimeout(env.COOK_ACTION_SCHEDULING_TIMEOUT),
+    });
   }
   return Object.freeze({ ...common, ...container, runtime, docker: dockerConnection(env) });
+}
+
+/** COOK_ACTION_SCHEDULING_TIMEOUT: seconds a pod may stay unschedulable (default 120). */
+function schedulingTimeout(value: string | undefined): { schedulingTimeoutMs?: number } {
+  if (value === undefined || value.trim() === '') return {};
+  const seconds = Number(value);
+  if (!Number.isFinite(seconds) || seconds <= 0) {
+    throw new Error(
+      `COOK_ACTION_SCHEDULING_TIMEOUT has invalid value ${JSON.stringify(value)}: expected a number of seconds above 0`,
+    );
+  }
+  return { schedulingTimeoutMs: seconds * 1000 };
 }
 
 function containerSettings(

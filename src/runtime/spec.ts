@@ -141,6 +141,14 @@ export function buildRunSpec(settings: Settings, host: SpecHost = realHost): Run
     name: `cook-${settings.runId}`,
     labels,
     argv,
+    ...(settings.timeoutMs === undefined ? {} : { timeoutMs: settings.timeoutMs }),
+    origin: {
+      submitter: settings.github.actor ?? 'unknown',
+      ...(settings.workload.workflow ? { workflow: settings.workload.workflow } : {}),
+    },
+    ...(settings.runtime === 'kubernetes' && settings.schedulingTimeoutMs !== undefined
+      ? { schedulingTimeoutMs: settings.schedulingTimeoutMs }
+      : {}),
     ...(workload.kind === 'prodigy' && workflowIndex >= 0
       ? {
           workflowFile: {

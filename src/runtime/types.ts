@@ -34,6 +34,16 @@ export interface RunSpec {
    * archive in or out, the commits, each volume's sizeLimit); `text` is as the user wrote it.
    */
   readonly transferLimit: { readonly bytes: number; readonly text: string };
+  /**
+   * Stop the run past this many milliseconds (`timeout`). Docker and the local runtime count from
+   * the workload's start; Kubernetes enforces it as the Job's activeDeadlineSeconds, which counts
+   * from the Job's start (scheduling, the pull and the workspace's transfer included).
+   */
+  readonly timeoutMs?: number;
+  /** Who asked for the run, and its workflow: the engine's record of it (Job annotations). */
+  readonly origin: { readonly submitter: string; readonly workflow?: string };
+  /** Kubernetes: how long a pod may stay unschedulable before the run fails, saying why. */
+  readonly schedulingTimeoutMs?: number;
   /** The workflow file the argv names at argIndex, for runtimes that ship it apart. */
   readonly workflowFile?: { readonly host: string; readonly argIndex: number };
   readonly container?: ContainerSpec;

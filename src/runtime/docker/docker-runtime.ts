@@ -311,7 +311,7 @@ class DockerWorkload implements Workload {
         )
       : undefined;
     // The counters are exact; network comes from the samples when the counters lack it.
-    let usage = counted
+    const usage = counted
       ? {
           ...(sampled?.networkRxBytes === undefined
             ? {}
@@ -323,13 +323,6 @@ class DockerWorkload implements Workload {
     try {
       const inspected = await engineCall('inspect', () => this.container.inspect());
       const state = inspected.State;
-      const limit = inspected.HostConfig.Memory ?? 0;
-      // Killed for memory: usage reached the limit, whether or not a sample caught it.
-      if (state.OOMKilled && limit > 0)
-        usage = {
-          ...(usage ?? { source: 'oom-kill' }),
-          memoryPeakBytes: Math.max(usage?.memoryPeakBytes ?? 0, limit),
-        };
       const started = Date.parse(state.StartedAt);
       const finished = Date.parse(state.FinishedAt);
       // The engine's own clock, to the nanosecond (Date keeps the millisecond).

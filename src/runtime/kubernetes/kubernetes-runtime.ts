@@ -54,13 +54,10 @@ const FATAL_WAITING = new Set([
  */
 export const SCHEDULING_TIMEOUT_MS = 120_000;
 
+/** What a Kubernetes runtime connects to; everything about a run comes in its RunSpec. */
 export interface KubernetesRuntimeOptions {
   readonly target: KubernetesTarget;
-  readonly timeoutMs?: number;
-  readonly submitter: string;
-  readonly workflow?: string;
   readonly now?: () => Date;
-  readonly schedulingTimeoutMs?: number;
 }
 
 export function createKubernetesRuntime(options: KubernetesRuntimeOptions): ContainerRuntime {
@@ -162,10 +159,7 @@ class KubernetesRuntime implements ContainerRuntime {
         : {}),
       namespace,
       target: this.options.target,
-      ...(this.options.timeoutMs === undefined ? {} : { timeoutMs: this.options.timeoutMs }),
-      submitter: this.options.submitter,
       submittedAt: (this.options.now ?? (() => new Date()))(),
-      ...(this.options.workflow ? { workflow: this.options.workflow } : {}),
     };
   }
 
@@ -241,8 +235,8 @@ class KubernetesRuntime implements ContainerRuntime {
       mounts: spec.mounts,
       workspace: spec.workdir,
       limit: spec.transferLimit,
-      enforcesTimeout: this.options.timeoutMs !== undefined,
-      schedulingTimeoutMs: this.options.schedulingTimeoutMs ?? SCHEDULING_TIMEOUT_MS,
+      enforcesTimeout: spec.timeoutMs !== undefined,
+      schedulingTimeoutMs: spec.schedulingTimeoutMs ?? SCHEDULING_TIMEOUT_MS,
       ...(index === undefined ? {} : { index }),
     });
     this.workloads.push(workload);
@@ -734,15 +728,9 @@ class KubernetesWorkload implements Workload {
     const terminated = name
       ? workloadStatus(this.pods.get(name) ?? {})?.state?.terminated
       : undefined;
-    let usage = parseUsage(terminated?.message);
-    if (!usage && terminated?.reason === 'OOMKilled') {
-      // The kill can take the counting shell too; the peak is still known: the limit.
-      const limit = this.pods
-        .get(name!)
-        ?.spec?.containers.find((c) => c.name === WORKLOAD_CONTAINER)?.resources?.limits?.memory;
-      if (limit !== undefined && /^\d+$/.test(limit))
-        usage = { source: 'oom-kill', memoryPeakBytes: Number(limit) };
-    }
+    // An out-of-memory kill can take the counting shell too: the engine puts the peak at the
+    // limit then (engine/verdict.ts).
+    const usage = parseUsage(terminated?.message);
     return {
       phases: Object.fromEntries(
         Object.entries(phases).filter((entry): entry is [string, number] => entry[1] !== undefined),

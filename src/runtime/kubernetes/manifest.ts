@@ -52,11 +52,7 @@ export interface JobObjects {
 export interface JobOptions {
   readonly namespace: string;
   readonly target: KubernetesTarget;
-  readonly timeoutMs?: number;
-  /** Who asked for the run, for the Job's annotations. */
-  readonly submitter: string;
   readonly submittedAt: Date;
-  readonly workflow?: string;
   /** The workflow file's content, when the spec names one (read by the caller). */
   readonly workflowContent?: string;
   /**
@@ -160,8 +156,8 @@ export function buildJobObjects(spec: RunSpec, options: JobOptions): JobObjects 
       namespace: options.namespace,
       labels,
       annotations: {
-        'io.prodigy.cook-action/workflow': options.workflow ?? '',
-        'io.prodigy.cook-action/submitter': options.submitter,
+        'io.prodigy.cook-action/workflow': spec.origin.workflow ?? '',
+        'io.prodigy.cook-action/submitter': spec.origin.submitter,
         'io.prodigy.cook-action/submitted-at': options.submittedAt.toISOString(),
       },
     },
@@ -170,9 +166,9 @@ export function buildJobObjects(spec: RunSpec, options: JobOptions): JobObjects 
       // does the Job start its pod.
       suspend: true,
       ttlSecondsAfterFinished: options.target.ttlSecondsAfterFinished,
-      ...(options.timeoutMs === undefined
+      ...(spec.timeoutMs === undefined
         ? {}
-        : { activeDeadlineSeconds: Math.max(1, Math.ceil(options.timeoutMs / 1000)) }),
+        : { activeDeadlineSeconds: Math.max(1, Math.ceil(spec.timeoutMs / 1000)) }),
       ...(options.indexed
         ? {
             completionMode: 'Indexed',

@@ -13,6 +13,8 @@ const spec: RunSpec = {
   secretEnv: { TOKEN: 's3cret' },
   mounts: [{ host: '/tmp/ws', target: '/workspace' }],
   transferLimit: { bytes: 2 * 1024 ** 3, text: '2Gi' },
+  timeoutMs: 90_500,
+  origin: { submitter: 'octocat', workflow: 'workflows/fix.yml' },
   container: {
     image: 'registry.example.invalid/team/agent:1',
     pullPolicy: 'if-not-present',
@@ -29,10 +31,7 @@ const spec: RunSpec = {
 const options = {
   namespace: 'cooking',
   target: { kubeconfig: { kind: 'default' as const }, ttlSecondsAfterFinished: 600 },
-  timeoutMs: 90_500,
-  submitter: 'octocat',
   submittedAt: new Date('2026-11-23T10:00:00Z'),
-  workflow: 'workflows/fix.yml',
 };
 
 describe('buildJobObjects', () => {

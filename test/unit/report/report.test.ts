@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { judge } from '../../../src/cook.js';
+import { judge } from '../../../src/engine/verdict.js';
 import type { RunOutcome } from '../../../src/report/outcome.js';
 import { metrics, outcomeOutputs } from '../../../src/report/outputs.js';
 import { escapeMarkdown, runSummary } from '../../../src/report/summary.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { heldToLimits } from '../../../src/cook.js';
+import { heldToLimits } from '../../../src/engine/verdict.js';
 import { budgetOf, ClaudeBudget, passedLimit } from '../../../src/results/claude-budget.js';
 
 const spent = (costUsd: number, turns: number, sessions = 1) => ({ costUsd, turns, sessions });

@@ -13,8 +13,68 @@ export default tseslint.config(
       'no-throw-literal': 'error',
     },
   },
+  // Dependencies point one way (docs/ARCHITECTURE.md): entries → app → engine → runtime, and
+  // the base (config, logs, workflow, results) imports only the base.
+  ...layers(),
+  {
+    // Only config/ reads the environment; an entry hands it over.
+    files: ['src/**/*.ts'],
+    ignores: ['src/config/**', 'src/entries.ts', 'src/run-cli.ts'],
+    rules: {
+      'no-restricted-properties': [
+        'error',
+        { object: 'process', property: 'env', message: 'Only config/ reads the environment.' },
+      ],
+    },
+  },
   {
     files: ['**/*.mjs', '**/*.js'],
     languageOptions: { globals: { process: 'readonly', console: 'readonly' } },
   },
 );
+
+/** One block per layer: what it may not import (every layer above it). */
+function layers() {
+  const entries = [
+    '**/entries.js',
+    '**/run-action.js',
+    '**/run-cli.js',
+    '**/run-plan.js',
+    '**/run-post.js',
+    '**/run-reduce.js',
+    '**/step.js',
+    '**/verdict-guard.js',
+    '**/report-inputs.js',
+  ];
+  const app = ['**/run.js', '**/mapreduce/**', '**/report/**'];
+  const engine = ['**/cook.js', '**/engine/**'];
+  const runtime = ['**/runtime/**'];
+  /** @param {string[]} files @param {string[]} group @param {string} what */
+  const forbid = (files, group, what) => ({
+    files,
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ group, message: `${what} (docs/ARCHITECTURE.md).` }] },
+      ],
+    },
+  });
+  return [
+    forbid(
+      ['src/run.ts', 'src/mapreduce/**', 'src/report/**'],
+      entries,
+      'The app does not import the entries',
+    ),
+    forbid(
+      ['src/cook.ts', 'src/engine/**'],
+      [...entries, ...app],
+      'The engine imports only the runtime and the base',
+    ),
+    forbid(['src/runtime/**'], [...entries, ...app, ...engine], 'A runtime imports only the base'),
+    forbid(
+      ['src/config/**', 'src/logs/**', 'src/workflow/**', 'src/results/**'],
+      [...entries, ...app, ...engine, ...runtime],
+      'The base imports only the base',
+    ),
+  ];
+}

@@ -18,7 +18,7 @@ import {
 import { OutputRelay } from './engine/relay.js';
 import { heldToLimits, judge, peakAtLimit } from './engine/verdict.js';
 import type { LogSink } from './logs/log-sink.js';
-import type { RunOutcome, RunStatus } from './report/outcome.js';
+import type { RunOutcome, RunStatus } from './engine/outcome.js';
 import {
   bringBackCommits,
   type ContainerGit,
@@ -28,7 +28,7 @@ import { type GitSnapshot, gitResult, snapshot } from './results/git.js';
 import { type GitGuard, guardGitFiles } from './results/git-guard.js';
 import { CLAUDE_FOLDER, runBranch } from './workflow/prodigy.js';
 import { withGitMerge } from './workflow/derive.js';
-import { Exchange } from './mapreduce/exchange.js';
+import { Exchange } from './engine/exchange.js';
 import { type ClaudeUsage, NO_CLAUDE, readClaudeRecords } from './results/claude-records.js';
 import {
   budgetOf,

@@ -8,7 +8,7 @@ import type { Conflict } from './mapreduce/reduce.js';
 import { mapReduceFacts, mapReduceMetrics } from './mapreduce/report.js';
 import { itemStatus, type Merged } from './mapreduce/results.js';
 import type { ShardRun } from './mapreduce/shard.js';
-import type { RunOutcome } from './report/outcome.js';
+import type { RunOutcome } from './engine/outcome.js';
 import { metrics } from './report/outputs.js';
 import type { ReportInput } from './report/publish.js';
 import { mapReduceSummary, runSummary } from './report/summary.js';

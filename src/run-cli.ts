@@ -16,7 +16,7 @@ import { runReduce } from './mapreduce/reduce.js';
 import { runShard } from './mapreduce/shard.js';
 import { inert } from './logs/inert.js';
 import { Masker } from './logs/masker.js';
-import type { RunOutcome } from './report/outcome.js';
+import type { RunOutcome } from './engine/outcome.js';
 import { outcomeOutputs } from './report/outputs.js';
 import { publishReport, type ReportInput } from './report/publish.js';
 import {

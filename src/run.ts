@@ -10,7 +10,7 @@ import { cook } from './cook.js';
 import { LogSink, type TextWriter } from './logs/log-sink.js';
 import type { Masker } from './logs/masker.js';
 import type { CommandGuard } from './logs/stop-commands.js';
-import type { RunOutcome } from './report/outcome.js';
+import type { RunOutcome } from './engine/outcome.js';
 import { TAIL_LINES } from './report/summary.js';
 import { createRuntime } from './runtime/factory.js';
 import type { ContainerRuntime } from './runtime/types.js';

@@ -12,7 +12,7 @@ import { Masker } from './logs/masker.js';
 import { CommandGuard } from './logs/stop-commands.js';
 import { ShardFolds } from './logs/shard-folds.js';
 import { type FanOut, fanOut } from './mapreduce/fanout.js';
-import type { RunOutcome } from './report/outcome.js';
+import type { RunOutcome } from './engine/outcome.js';
 import { outcomeOutputs } from './report/outputs.js';
 import { publishReport, type ReportInput } from './report/publish.js';
 import { runLogged } from './run.js';

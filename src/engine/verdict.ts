@@ -2,7 +2,7 @@
  * How a run came out, from the engine's account of it (DESIGN rule 1): the status and a sentence
  * saying why, the memory peak of a workload killed for memory, and the step's Claude caps.
  */
-import type { RunStatus } from '../report/outcome.js';
+import type { RunStatus } from './outcome.js';
 import type { ClaudeBudget } from '../results/claude-budget.js';
 import type { ExitStatus, ResourceUsage } from '../runtime/types.js';
 

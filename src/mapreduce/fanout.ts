@@ -6,7 +6,7 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Settings } from '../config/settings.js';
-import type { RunOutcome } from '../report/outcome.js';
+import type { RunOutcome } from '../engine/outcome.js';
 import { runGitIn } from '../results/git.js';
 import { shardLabel } from '../workflow/shards.js';
 import { planMatrix } from './matrix.js';

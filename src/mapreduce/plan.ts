@@ -10,7 +10,7 @@ import path from 'node:path';
 import { InputError } from '../config/errors.js';
 import { Inputs } from '../config/names.js';
 import type { Settings } from '../config/settings.js';
-import type { RunOutcome } from '../report/outcome.js';
+import type { RunOutcome } from '../engine/outcome.js';
 import { createBundle, headCommit } from '../results/git.js';
 import { PlanFiles, captureNames, planScripts, planWorkflow } from '../workflow/derive.js';
 import {
@@ -22,7 +22,7 @@ import {
   workItems,
 } from '../workflow/items.js';
 import { type MapReduceWorkflow, parseWorkflow, WorkflowError } from '../workflow/model.js';
-import { Exchange } from './exchange.js';
+import { Exchange } from '../engine/exchange.js';
 import {
   layoutShards,
   MAX_SHARDS,

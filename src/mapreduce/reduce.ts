@@ -7,12 +7,12 @@ import { existsSync, statSync } from 'node:fs';
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Settings } from '../config/settings.js';
-import type { RunOutcome, RunStatus } from '../report/outcome.js';
+import type { RunOutcome, RunStatus } from '../engine/outcome.js';
 import { combineUsage } from '../results/claude-records.js';
 import { fetchBundle, runGit } from '../results/git.js';
 import { reduceWorkflow } from '../workflow/derive.js';
 import { shardLabel } from '../workflow/shards.js';
-import { Exchange } from './exchange.js';
+import { Exchange } from '../engine/exchange.js';
 import { loadMapReduce } from './plan.js';
 import {
   mapResultsText,

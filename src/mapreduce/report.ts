@@ -2,7 +2,7 @@
  * A MapReduce run's results → what the reports show: the summary's facts (shards over time,
  * every item) and the metrics (per shard and per item, units in the names).
  */
-import type { RunOutcome } from '../report/outcome.js';
+import type { RunOutcome } from '../engine/outcome.js';
 import { claudeMetrics, metrics, type RunMetrics } from '../report/outputs.js';
 import type { ClaudeUsage } from '../results/claude-records.js';
 import type { ItemFacts, MapReduceFacts, ShardFacts } from '../report/summary.js';

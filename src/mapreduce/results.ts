@@ -4,7 +4,7 @@
  * names the item's place in the whole list (`item_<n>`, the id an unsharded run gives it) rather
  * than its place in the shard. Pure, apart from reading and writing the files.
  */
-import type { RunStatus } from '../report/outcome.js';
+import type { RunStatus } from '../engine/outcome.js';
 import { itemId, layoutShards, type ShardLayout, shardLabel } from '../workflow/shards.js';
 import type { ClaudeUsage } from '../results/claude-records.js';
 import { ReadLimits, readUntrustedText } from '../results/untrusted.js';

@@ -7,12 +7,12 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { ShardEntry } from '../config/shard.js';
 import type { Settings } from '../config/settings.js';
-import type { RunOutcome } from '../report/outcome.js';
+import type { RunOutcome } from '../engine/outcome.js';
 import { metrics } from '../report/outputs.js';
 import { createBundle, fetchBundle, headCommit, runGit } from '../results/git.js';
 import { shardWorkflow } from '../workflow/derive.js';
 import { parseJson, stringifyJson, type JsonValue } from '../workflow/items.js';
-import { Exchange } from './exchange.js';
+import { Exchange } from '../engine/exchange.js';
 import { loadMapReduce, PlanFileNames } from './plan.js';
 import {
   type AgentResult,

@@ -1,7 +1,7 @@
 /** RunOutcome → the step's outputs (names from action.yml). */
 import { Outputs, type OutputName } from '../config/names.js';
 import type { ClaudeFigures, ClaudeUsage } from '../results/claude-records.js';
-import type { RunOutcome } from './outcome.js';
+import type { RunOutcome } from '../engine/outcome.js';
 
 export function outcomeOutputs(outcome: RunOutcome): Partial<Record<OutputName, string>> {
   return {

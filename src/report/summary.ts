@@ -8,7 +8,7 @@
  * goes to the artifact.
  */
 import type { ClaudeFigures, ClaudeUsage } from '../results/claude-records.js';
-import type { RunOutcome } from './outcome.js';
+import type { RunOutcome } from '../engine/outcome.js';
 import { PHASES, type RunMetrics } from './outputs.js';
 
 const ICONS: Record<RunOutcome['status'] | 'missing', string> = {

@@ -7,7 +7,7 @@ import type { InputName } from '../../src/config/names.js';
 import { buildSettings, type Settings } from '../../src/config/settings.js';
 import { Masker } from '../../src/logs/masker.js';
 import { runLogged } from '../../src/run.js';
-import type { RunOutcome } from '../../src/report/outcome.js';
+import type { RunOutcome } from '../../src/engine/outcome.js';
 import { Capture } from './capture.js';
 
 export interface CookedRun {

@@ -81,9 +81,12 @@ function checkCredentialPlugin(config: KubeConfig): void {
   const user = config.getCurrentUser();
   const command = user?.exec?.command as string | undefined;
   if (!user || !command) return;
+  // The plugin runs with this process's own PATH, so that is where it must be found.
+  // eslint-disable-next-line no-restricted-properties
+  const searchPath = process.env.PATH ?? '';
   const found = command.includes('/')
     ? isExecutable(command)
-    : (process.env.PATH ?? '')
+    : searchPath
         .split(path.delimiter)
         .filter(Boolean)
         .some((dir) => isExecutable(path.join(dir, command)));

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { judge } from '../../../src/engine/verdict.js';
-import type { RunOutcome } from '../../../src/report/outcome.js';
+import type { RunOutcome } from '../../../src/engine/outcome.js';
 import { metrics, outcomeOutputs } from '../../../src/report/outputs.js';
 import { escapeMarkdown, runSummary } from '../../../src/report/summary.js';
 

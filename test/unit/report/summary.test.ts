@@ -3,7 +3,7 @@
  * it stays under 1 MiB, says what it left out, and still reads.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import type { RunOutcome } from '../../../src/report/outcome.js';
+import type { RunOutcome } from '../../../src/engine/outcome.js';
 import {
   type ItemFacts,
   mapReduceSummary,

@@ -44,9 +44,8 @@ function layers() {
     '**/run-reduce.js',
     '**/step.js',
     '**/verdict-guard.js',
-    '**/report-inputs.js',
   ];
-  const app = ['**/run.js', '**/mapreduce/**', '**/report/**'];
+  const app = ['**/run.js', '**/app/**', '**/mapreduce/**', '**/report/**'];
   const engine = ['**/cook.js', '**/engine/**'];
   const runtime = ['**/runtime/**'];
   /** @param {string[]} files @param {string[]} group @param {string} what */

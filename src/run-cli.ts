@@ -6,32 +6,16 @@
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { readResultFiles, readShardRequest } from './config/mapreduce.js';
-import { Inputs, Outputs, type InputName, type OutputName } from './config/names.js';
-import { buildSettings, type Settings } from './config/settings.js';
-import { uploadShardResults } from './mapreduce/artifacts.js';
-import { planMatrix } from './mapreduce/matrix.js';
-import { makePlan } from './mapreduce/plan.js';
-import { runReduce } from './mapreduce/reduce.js';
-import { runShard } from './mapreduce/shard.js';
+import { conclusion } from './app/host.js';
+import { type Mode, runMode } from './app/modes.js';
+import { Inputs, type InputName, type OutputName } from './config/names.js';
+import { buildSettings } from './config/settings.js';
 import { inert } from './logs/inert.js';
 import { Masker } from './logs/masker.js';
-import type { RunOutcome } from './engine/outcome.js';
-import { outcomeOutputs } from './report/outputs.js';
-import { publishReport, type ReportInput } from './report/publish.js';
-import {
-  fanOutReport,
-  mapReduceReport,
-  runReport,
-  shardReport,
-  summaryTitle,
-} from './report-inputs.js';
 import { runLogged } from './run.js';
-import { fanOutWithFolds } from './step.js';
 
 const INPUT_NAMES = Object.values(Inputs) as InputName[];
-const COMMANDS = ['run', 'plan', 'reduce'] as const;
-type Command = (typeof COMMANDS)[number];
+const COMMANDS = ['run', 'plan', 'reduce'] as const satisfies readonly Mode[];
 
 export const USAGE = `Usage: cook-action [run|plan|reduce] [--<input> <value>]...
 
@@ -54,9 +38,7 @@ Exit code: 0 when the run succeeded; the workload's exit code (or 1) when not; 2
 
 export async function runCli(argv: readonly string[]): Promise<number> {
   const args = [...argv];
-  const command: Command = COMMANDS.includes(args[0] as Command)
-    ? (args.shift() as Command)
-    : 'run';
+  const command: Mode = COMMANDS.includes(args[0] as Mode) ? (args.shift() as Mode) : 'run';
   const { values } = parseArgs({
     args,
     options: {
@@ -82,93 +64,39 @@ export async function runCli(argv: readonly string[]): Promise<number> {
   const onSignal = () => cancel.abort();
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-  const run = (s: Settings) => runLogged(s, masker, { signal: cancel.signal });
   const note = (message: string) =>
     process.stderr.write(`cook-action: ${inert(masker.mask(message))}\n`);
-  const print = (outputs: Partial<Record<OutputName, string>>) => {
-    for (const [name, value] of Object.entries(outputs)) {
-      process.stderr.write(`${name}=${masker.mask(value)}\n`);
-    }
-  };
-
-  // The same reports as in GitHub, kept on disk: the artifact's folder and the summary file.
-  const reportOn = async (input: ReportInput): Promise<Partial<Record<OutputName, string>>> => {
-    const outputs: Partial<Record<OutputName, string>> = {};
-    await publishReport(settings, input, {
-      mask: (data) => masker.maskBytes(data),
-      note,
-      notice: note,
-      warning: (message) => note(`warning: ${message}`),
-      setOutput: (name, value) => (outputs[name] = value),
-      writeSummary: async (markdown) => {
-        const file = path.join(settings.runDir, 'summary.md');
-        await writeFile(file, masker.mask(markdown));
-        note(`The summary is in ${file}.`);
-      },
-    });
-    return outputs;
-  };
-
+  // Outputs are printed together at the end, as KEY=VALUE lines; a later value replaces one.
+  const outputs = new Map<OutputName, string>();
   try {
-    let outcome: RunOutcome;
-    if (command === 'plan') {
-      const planned = await makePlan(settings, readShardRequest(input), { run, note });
-      const { text } = planMatrix(planned, undefined);
-      print({
-        [Outputs.matrix]: text,
-        [Outputs.itemCount]: String(planned.plan.itemCount),
-        [Outputs.shardCount]: String(planned.plan.shards.length),
-      });
-      return 0;
-    } else if (command === 'reduce') {
-      const reduced = await runReduce(settings, readResultFiles(input), { run, note });
-      outcome = reduced.outcome;
-      const reported = await reportOn(
-        mapReduceReport({
-          title: `cook-action reduce: ${reduced.merged.workflow}`,
-          outcome,
-          merged: reduced.merged,
-          resultsFile: reduced.file,
-          conflicts: reduced.conflicts,
-          ...(reduced.reduceOutcome ? { reduceOutcome: reduced.reduceOutcome } : {}),
-        }),
-      );
-      print({ ...outcomeOutputs(outcome), ...reported, [Outputs.results]: reduced.file });
-    } else if (settings.maxParallel !== undefined) {
-      const fanned = await fanOutWithFolds(
-        { settings, masker, signal: cancel.signal, run, stdout: process.stdout },
-        settings.maxParallel,
-        false,
-        note,
-      );
-      outcome = fanned.outcome;
-      const reported = await reportOn(
-        fanOutReport(settings, outcome, fanned.shards, fanned.reduced),
-      );
-      print({
-        ...outcomeOutputs(outcome),
-        ...reported,
-        ...(fanned.reduced ? { [Outputs.results]: fanned.reduced.file } : {}),
-      });
-    } else if (settings.shard) {
-      const shard = await runShard(settings, settings.shard, { run, note });
-      await uploadShardResults(settings, shard, {
+    const outcome = await runMode(
+      command,
+      {
+        settings,
+        masker,
+        signal: cancel.signal,
+        stdout: process.stdout,
+        foldShards: false,
+        run: (s, onStarted) =>
+          runLogged(s, masker, { signal: cancel.signal, ...(onStarted ? { onStarted } : {}) }),
         note,
         notice: note,
-        mask: (data) => masker.maskBytes(data),
-      });
-      outcome = shard.outcome;
-      const reported = await reportOn(shardReport(settings, shard));
-      print({ ...outcomeOutputs(outcome), ...reported, [Outputs.results]: shard.file });
-    } else {
-      outcome = await run(settings);
-      const reported = await reportOn(runReport(outcome, summaryTitle(settings)));
-      print({ ...outcomeOutputs(outcome), ...reported });
-    }
-    if (outcome.status === 'succeeded') return 0;
-    process.stderr.write(
-      `cook-action: the run ${outcome.status}: ${inert(masker.mask(outcome.reason))}\n`,
+        warning: (message) => note(`warning: ${message}`),
+        setOutput: (name, value) => outputs.set(name, value),
+        // The same reports as in GitHub, kept on disk: the summary file, the artifact's folder.
+        writeSummary: async (markdown) => {
+          const file = path.join(settings.runDir, 'summary.md');
+          await writeFile(file, masker.mask(markdown));
+          note(`The summary is in ${file}.`);
+        },
+        conclude: (ended, what) => {
+          if (ended.status !== 'succeeded') note(conclusion(ended, what));
+        },
+      },
+      input,
     );
+    for (const [name, value] of outputs) process.stderr.write(`${name}=${masker.mask(value)}\n`);
+    if (!outcome || outcome.status === 'succeeded') return 0;
     return outcome.exitCode && outcome.exitCode > 0 && outcome.exitCode < 256
       ? outcome.exitCode
       : 1;

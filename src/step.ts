@@ -1,34 +1,19 @@
 /**
- * What every step of the action does before its own work: cancel on SIGINT/SIGTERM, read the
- * settings with every secret masked before the first byte of output, and save what post needs
- * to sweep before anything is created.
+ * The GitHub Actions host: what every step of the action does before its own work (cancel on
+ * SIGINT/SIGTERM, read the settings with every secret masked before the first byte of output,
+ * save what post needs to sweep before anything is created), and how it shows, outputs and
+ * concludes what the modes (app/modes.ts) do.
  */
 import * as core from '@actions/core';
-import { readActionSettings, saveRunState } from './config/action.js';
+import { actionInput, readActionSettings, saveRunState } from './config/action.js';
 import { Outputs } from './config/names.js';
-import { dockerHostString, type Settings } from './config/settings.js';
+import { dockerHostString } from './config/settings.js';
+import { conclusion, type Host } from './app/host.js';
+import { type Mode, runMode } from './app/modes.js';
 import { inert } from './logs/inert.js';
 import { Masker } from './logs/masker.js';
 import { CommandGuard } from './logs/stop-commands.js';
-import { ShardFolds } from './logs/shard-folds.js';
-import { type FanOut, fanOut } from './mapreduce/fanout.js';
-import type { RunOutcome } from './engine/outcome.js';
-import { outcomeOutputs } from './report/outputs.js';
-import { publishReport, type ReportInput } from './report/publish.js';
 import { runLogged } from './run.js';
-import { createShardRuntimes } from './runtime/factory.js';
-import type { ContainerRuntime } from './runtime/types.js';
-import { shardLabel } from './workflow/shards.js';
-
-export interface Step {
-  /** Where the step's own output goes. */
-  readonly stdout: NodeJS.WritableStream | { write(text: string): unknown };
-  readonly settings: Settings;
-  readonly masker: Masker;
-  readonly signal: AbortSignal;
-  /** Runs one workload with the step's log, guard and folding. */
-  readonly run: (settings: Settings, onStarted?: (id: string) => void) => Promise<RunOutcome>;
-}
 
 /** Secrets known to this step, for say(); set by beginStep before any output. */
 let stepMasker: Masker | undefined;
@@ -41,12 +26,7 @@ export function say(message: string): void {
   core.info(inert(stepMasker ? stepMasker.mask(message) : message));
 }
 
-/** Masks secrets in bytes about to be uploaded, as say() masks a message. */
-export function maskUpload(data: Buffer): Buffer {
-  return stepMasker ? stepMasker.maskBytes(data) : data;
-}
-
-export function beginStep(): Step {
+export function beginStep(): Host {
   const cancel = new AbortController();
   const onSignal = (name: string) => () => {
     if (!cancel.signal.aborted) say(`Received ${name}: cancelling the run.`);
@@ -74,10 +54,11 @@ export function beginStep(): Step {
 
   const guard = new CommandGuard();
   return {
-    stdout: process.stdout,
     settings,
     masker,
     signal: cancel.signal,
+    stdout: process.stdout,
+    foldShards: true,
     run: (runSettings, onStarted) =>
       runLogged(runSettings, masker, {
         signal: cancel.signal,
@@ -85,81 +66,6 @@ export function beginStep(): Step {
         foldGroups: true,
         ...(onStarted ? { onStarted } : {}),
       }),
-  };
-}
-
-/** Fails the step unless the outcome succeeded; says why either way. */
-export function conclude(outcome: RunOutcome, what = 'The run'): void {
-  if (outcome.status !== 'succeeded') {
-    const verb = { failed: 'failed', 'timed-out': 'timed out', cancelled: 'was cancelled' }[
-      outcome.status
-    ];
-    // "The run was cancelled" says it all; a reason that only repeats it is left out.
-    const why = /^the run was cancelled$/i.test(outcome.reason) ? '' : `: ${outcome.reason}`;
-    core.setFailed(`${what} ${verb}${why}.`);
-  } else {
-    say(`${what} succeeded (${outcome.reason}) in ${outcome.durationSeconds.toFixed(1)} s.`);
-  }
-}
-
-/**
- * `max-parallel`: every shard at once, each line prefixed with its shard, and in the step log
- * (fold = true) each shard's output in a fold of its own.
- */
-export async function fanOutWithFolds(
-  step: Pick<Step, 'settings' | 'masker' | 'signal' | 'run' | 'stdout'>,
-  shardCount: number,
-  fold: boolean,
-  note: (message: string) => void,
-): Promise<FanOut> {
-  let folds: ShardFolds | undefined;
-  let runtimeFor: ((index: number) => ContainerRuntime) | undefined;
-  let count = 0;
-  const prefix = (index: number) => `[shard ${index + 1}/${count}] `;
-  return fanOut(step.settings, shardCount, {
-    run: (settings) => step.run(settings),
-    signal: step.signal,
-    planned: (planned) => {
-      count = planned.plan.shards.length;
-      runtimeFor = createShardRuntimes(step.settings, count, count);
-      folds = new ShardFolds(
-        step.stdout,
-        planned.plan.shards.map(
-          (s) =>
-            `${shardLabel(s.index, count)}: ${s.size === 0 ? 'no items' : `${s.size} item(s), item_${s.first} to item_${s.first + s.size - 1}`}`,
-        ),
-        fold,
-      );
-    },
-    runShardWorkload: (settings, index) =>
-      runLogged(settings, step.masker, {
-        signal: step.signal,
-        ...(fold ? { guard: new CommandGuard() } : {}),
-        stdout: folds!.writer(index),
-        stderr: folds!.writer(index),
-        linePrefix: prefix(index),
-        runtime: runtimeFor!(index),
-      }),
-    shardEnded: (index) => folds!.end(index),
-    note,
-    shardNote: (index, message) =>
-      folds!.writer(index).write(`${prefix(index)}${inert(step.masker.mask(message))}\n`),
-  });
-}
-
-/** Outputs from the outcome, and its warnings as annotations; `metrics` comes with the report. */
-export function setOutcomeOutputs(outcome: RunOutcome): void {
-  for (const warning of outcome.warnings ?? []) {
-    core.warning(stepMasker ? stepMasker.mask(warning) : warning);
-  }
-  for (const [name, value] of Object.entries(outcomeOutputs(outcome))) {
-    if (name !== Outputs.metrics) core.setOutput(name, value);
-  }
-}
-
-export async function report(settings: Settings, input: ReportInput): Promise<void> {
-  await publishReport(settings, input, {
-    mask: maskUpload,
     note: say,
     notice: (message) => core.notice(message),
     warning: (message) => core.warning(message),
@@ -167,5 +73,14 @@ export async function report(settings: Settings, input: ReportInput): Promise<vo
     writeSummary: async (markdown) => {
       await core.summary.addRaw(markdown, true).write();
     },
-  });
+    conclude: (outcome, what) => {
+      if (outcome.status === 'succeeded') say(conclusion(outcome, what));
+      else core.setFailed(conclusion(outcome, what));
+    },
+  };
+}
+
+/** A step of the action in `mode`: its verdict is set here, or by the guard in entries.ts. */
+export async function runStep(mode: Mode): Promise<void> {
+  await runMode(mode, beginStep(), actionInput);
 }

@@ -3,16 +3,16 @@
  * a single run, one shard of a plan, or a whole MapReduce run (fan-out or reduce).
  */
 import path from 'node:path';
-import type { Settings } from './config/settings.js';
-import type { Conflict } from './mapreduce/reduce.js';
-import { mapReduceFacts, mapReduceMetrics } from './mapreduce/report.js';
-import { itemStatus, type Merged } from './mapreduce/results.js';
-import type { ShardRun } from './mapreduce/shard.js';
-import type { RunOutcome } from './engine/outcome.js';
-import { metrics } from './report/outputs.js';
-import type { ReportInput } from './report/publish.js';
-import { mapReduceSummary, runSummary } from './report/summary.js';
-import { prodigyHomeIn } from './runtime/spec.js';
+import type { Settings } from '../config/settings.js';
+import type { Conflict } from '../mapreduce/reduce.js';
+import { mapReduceFacts, mapReduceMetrics } from '../mapreduce/report.js';
+import { itemStatus, type Merged } from '../mapreduce/results.js';
+import type { ShardRun } from '../mapreduce/shard.js';
+import type { RunOutcome } from '../engine/outcome.js';
+import { metrics } from '../report/outputs.js';
+import type { ReportInput } from '../report/publish.js';
+import { mapReduceSummary, runSummary } from '../report/summary.js';
+import { prodigyHomeIn } from '../runtime/spec.js';
 
 export function summaryTitle(settings: Settings): string {
   const workload = settings.workload;

@@ -43,14 +43,14 @@ import type {
   ExitStatus,
   ResourceUsage,
   RunSpec,
-  Workload,
+  RunningWorkload,
 } from './runtime/types.js';
 
 /** SIGTERM, then SIGKILL this long after, when the timeout or a cap is reached. */
 export const TIMEOUT_GRACE_SECONDS = 10;
 /**
  * On cancellation the runner sends SIGKILL 10 s after SIGINT; stopping within 2 s leaves time to
- * read the tail of the log and remove what was created (DESIGN rule 4: done within 7 s).
+ * read the tail of the log and remove what was created (ARCHITECTURE.md, rule 4: done within 7 s).
  */
 export const CANCEL_GRACE_SECONDS = 2;
 /** How long the runtime may take to say what the workload used before it is given up on. */
@@ -82,7 +82,7 @@ interface Ran {
   status?: RunStatus;
   reason: string;
   exit?: ExitStatus;
-  workload?: Workload;
+  workload?: RunningWorkload;
   readonly phases: Record<string, number>;
   usage?: ResourceUsage;
   firstOutputAt?: number;
@@ -241,7 +241,11 @@ async function runWorkload(context: RunContext): Promise<Ran> {
  * Waits for the engine's verdict; a cancellation, the timeout or a passed cap stops the workload
  * first (SIGTERM, then SIGKILL after the grace) and decides the status itself.
  */
-async function awaitVerdict(context: RunContext, workload: Workload, ran: Ran): Promise<void> {
+async function awaitVerdict(
+  context: RunContext,
+  workload: RunningWorkload,
+  ran: Ran,
+): Promise<void> {
   const { settings, sink, signal, claude } = context;
   const watchStop = new AbortController();
   const watching = claude
@@ -316,7 +320,7 @@ function stoppingFor(
 }
 
 /** The runtime's account of phases and usage; a workload killed for memory peaked at its limit. */
-async function readReport(context: RunContext, workload: Workload, ran: Ran): Promise<void> {
+async function readReport(context: RunContext, workload: RunningWorkload, ran: Ran): Promise<void> {
   const report = workload.report
     ? await withDeadline(workload.report(), REPORT_DEADLINE_MS).catch((error: unknown) => {
         context.sink.note(`Reading what the workload used failed: ${(error as Error).message}`);

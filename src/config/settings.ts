@@ -1,6 +1,6 @@
 /**
  * Turns the action's inputs and environment into one validated, read-only Settings value. The
- * only module that reads inputs or process.env (DESIGN.md, config/).
+ * only module that reads inputs or process.env (docs/ARCHITECTURE.md).
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';

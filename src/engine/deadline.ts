@@ -3,7 +3,7 @@
  * own timer, or a backstop behind an engine that enforces it), or a Claude cap passed.
  */
 import type { PassedLimit } from '../results/claude-budget.js';
-import type { ExitStatus, Workload } from '../runtime/types.js';
+import type { ExitStatus, RunningWorkload } from '../runtime/types.js';
 
 /** How long after its own deadline an engine that enforces timeouts gets to report one. */
 export const ENGINE_TIMEOUT_BACKSTOP_MS = 180_000;
@@ -28,7 +28,7 @@ export type Verdict =
 
 /** Resolves with whichever comes first; leaves no timer or listener behind. */
 export async function raceVerdict(
-  workload: Pick<Workload, 'wait'>,
+  workload: Pick<RunningWorkload, 'wait'>,
   signal: AbortSignal,
   timeoutMs: number | undefined,
   limit?: Promise<PassedLimit | undefined>,

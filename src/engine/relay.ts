@@ -5,7 +5,7 @@
  */
 import { LineSplitter } from '../logs/line-splitter.js';
 import type { LogSink } from '../logs/log-sink.js';
-import type { OutputChunk, StreamName, Workload } from '../runtime/types.js';
+import type { OutputChunk, StreamName, RunningWorkload } from '../runtime/types.js';
 import { withDeadline } from './deadline.js';
 
 /** How long output may stall after the exit before it is given up on. */
@@ -26,7 +26,7 @@ export class OutputRelay {
   firstOutputAt: number | undefined;
 
   constructor(
-    workload: Pick<Workload, 'output'>,
+    workload: Pick<RunningWorkload, 'output'>,
     private readonly sink: LogSink,
     now: () => number,
     private readonly stallMs = OUTPUT_STALL_MS,

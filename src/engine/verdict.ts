@@ -1,6 +1,6 @@
 /**
- * How a run came out, from the engine's account of it (DESIGN rule 1): the status and a sentence
- * saying why, the memory peak of a workload killed for memory, and the step's Claude caps.
+ * How a run came out, from the engine's account of it (ARCHITECTURE.md, rule 1): the status and a
+ * sentence saying why, the memory peak of a workload killed for memory, and the step's Claude caps.
  */
 import type { RunStatus } from './outcome.js';
 import type { ClaudeBudget } from '../results/claude-budget.js';

@@ -25,9 +25,9 @@ const COMMAND_NAMES = new Set([
 ]);
 
 /**
- * Guards relayed output so that the program cannot issue workflow commands (DESIGN rule 3).
- * Between `start` and `end` the runner ignores every `::command::` line, and only a line naming
- * the token resumes processing; the program cannot guess a random token.
+ * Guards relayed output so that the program cannot issue workflow commands (ARCHITECTURE.md,
+ * rule 3). Between `start` and `end` the runner ignores every `::command::` line, and only a line
+ * naming the token resumes processing; the program cannot guess a random token.
  */
 export class CommandGuard {
   readonly token: string;

@@ -3,9 +3,9 @@
  *
  * The summary is what a person looks at first: the verdict and what ran at the top, then what
  * it cost, then (for MapReduce) the shards over time and every item, then what failed with the
- * last lines of its log. Text from the workload is HTML-escaped (DESIGN rule 6), and the whole
- * stays under GitHub's 1 MiB: what does not fit is cut, the summary says so, and the full text
- * goes to the artifact.
+ * last lines of its log. Text from the workload is HTML-escaped (ARCHITECTURE.md, rule 6), and the
+ * whole stays under GitHub's 1 MiB: what does not fit is cut, the summary says so, and the full
+ * text goes to the artifact.
  */
 import type { ClaudeFigures, ClaudeUsage } from '../results/claude-records.js';
 import type { RunOutcome } from '../engine/outcome.js';
@@ -28,7 +28,7 @@ export const TAIL_LINES = 20;
 const TAIL_LINE_CHARS = 400;
 const ERROR_CHARS = 300;
 
-/** Escapes text for a Markdown table cell or paragraph, HTML included (DESIGN rule 6). */
+/** Escapes text for a Markdown table cell or paragraph, HTML included (ARCHITECTURE.md, rule 6). */
 export function escapeMarkdown(text: string): string {
   return escapeHtml(text)
     .replace(/\|/g, '&#124;')

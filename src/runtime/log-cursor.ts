@@ -1,8 +1,9 @@
 /**
  * Where a followed log got to, so that a read resumed after a dropped connection delivers each
- * message once (DESIGN rule 2). Docker's `since` and Kubernetes' `sinceTime` are inclusive (and
- * sinceTime is whole seconds), so a resumed read starts at or before the last message seen: the
- * cursor drops what comes before it and the messages already delivered at its exact timestamp.
+ * message once (ARCHITECTURE.md, rule 2). Docker's `since` and Kubernetes' `sinceTime` are
+ * inclusive (and sinceTime is whole seconds), so a resumed read starts at or before the last
+ * message seen: the cursor drops what comes before it and the messages already delivered at its
+ * exact timestamp.
  */
 export class LogCursor {
   private last: bigint | undefined;

@@ -1,5 +1,5 @@
 /**
- * The one narrow interface every runtime implements (DESIGN.md, runtime/). The orchestration in
+ * The one narrow interface every runtime implements (docs/ARCHITECTURE.md). The orchestration in
  * cook.ts knows nothing else about Docker, Kubernetes or processes.
  */
 import type { CpuQuantity, GpuRequest, MemoryQuantity } from '../config/parse.js';
@@ -67,7 +67,7 @@ export interface OutputChunk {
   readonly data: Buffer;
 }
 
-/** The engine's own account of how the workload ended (DESIGN rule 1). */
+/** The engine's own account of how the workload ended (ARCHITECTURE.md, rule 1). */
 export interface ExitStatus {
   /** Undefined when the engine did not report one: that is a failure, never a success. */
   readonly exitCode: number | undefined;
@@ -117,8 +117,11 @@ export interface WorkloadReport {
   readonly usage?: ResourceUsage;
 }
 
-/** A workload that was started. */
-export interface Workload {
+/**
+ * A workload that was started, as its runtime follows it ("workload" alone is what runs: the
+ * settings' Prodigy workflow or command).
+ */
+export interface RunningWorkload {
   /** Container id, Job name or process id. */
   readonly id: string;
   /**
@@ -151,7 +154,7 @@ export interface ContainerRuntime {
   describe(spec: RunSpec): string;
   /** Makes the image and network ready; reports progress through log. */
   prepare(spec: RunSpec, log: (message: string) => void): Promise<void>;
-  start(spec: RunSpec): Promise<Workload>;
+  start(spec: RunSpec): Promise<RunningWorkload>;
   /** Removes everything this instance created. Idempotent; safe to call at any point. */
   cleanup(): Promise<void>;
   /** Removes everything labelled with runId, whoever created it (the post step). */

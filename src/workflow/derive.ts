@@ -1,8 +1,8 @@
 /**
- * Workflows cook-action writes for Prodigy to run in its place (PRODIGY.md, "Splitting items
- * across shards"): one that runs setup and resolves the map input once, for a plan; one per
- * shard, running exactly the shard's items; one for the reduce phase, as a standard workflow.
- * Pure: models and paths in, YAML text out. Paths are as the workload sees them.
+ * Workflows cook-action writes for Prodigy to run in its place (Prodigy 0.4.4, as read from its
+ * source): one that runs setup and resolves the map input once, for a plan; one per shard, running
+ * exactly the shard's items; one for the reduce phase, as a standard workflow. Pure: models and
+ * paths in, YAML text out. Paths are as the workload sees them.
  */
 import { randomBytes } from 'node:crypto';
 import { parse, stringify } from 'yaml';

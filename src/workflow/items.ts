@@ -1,6 +1,6 @@
 /**
  * Work items the way Prodigy 0.4.4 computes them, so that shards run exactly the items, in
- * exactly the order, that `prodigy run` alone would (PRODIGY.md, "Splitting items across shards").
+ * exactly the order, that `prodigy run` alone would (Prodigy 0.4.4, as read from its source).
  *
  * Prodigy's pipeline is its own code, not a JSONPath or expression library, and its answers
  * differ from those libraries' in ways a user would notice (`$..x` reads as `$.x`, `[*]` on an

@@ -1,6 +1,6 @@
 /**
- * Prodigy workflow files → typed models (PRODIGY.md, "Workflow files"). Pure: the text in, a
- * model or a WorkflowError that names the file, line and column out.
+ * Prodigy workflow files → typed models (Prodigy 0.4.4, as read from its source). Pure: the text
+ * in, a model or a WorkflowError that names the file, line and column out.
  *
  * Steps are kept as Prodigy wrote them: cook-action never runs a step itself, it only hands steps
  * on to Prodigy in derived workflows, so their own keys are Prodigy's to judge. What the action
@@ -75,7 +75,10 @@ export class WorkflowError extends Error {
   }
 }
 
-/** Prodigy's own test for a MapReduce file: the text says `mode: mapreduce` (PRODIGY.md). */
+/**
+ * Prodigy's own test for a MapReduce file: the text says `mode: mapreduce` (Prodigy 0.4.4's
+ * source).
+ */
 export function isMapReduceText(text: string): boolean {
   return text.includes('mode: mapreduce') || text.includes('mode: "mapreduce"');
 }

@@ -1,6 +1,6 @@
 /**
  * How a Prodigy run is launched: the command line and the environment Prodigy needs
- * (PRODIGY.md, "What it needs at run time").
+ * (Prodigy 0.4.4, as read from its source).
  */
 import path from 'node:path';
 import type { ClaudeLimits } from '../config/settings.js';

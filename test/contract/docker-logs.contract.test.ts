@@ -1,6 +1,6 @@
 /**
- * DESIGN rule 2 against the real engine: the log connection is cut again and again while the
- * container writes, and every line still arrives once, in order.
+ * ARCHITECTURE.md, rule 2 against the real engine: the log connection is cut again and again while
+ * the container writes, and every line still arrives once, in order.
  */
 import type { Readable } from 'node:stream';
 import Docker from 'dockerode';

@@ -1,5 +1,5 @@
 /**
- * The matrix MapReduce flow of DESIGN.md run the way GitHub runs it: the committed bundle of
+ * The matrix MapReduce flow of the README run the way GitHub runs it: the committed bundle of
  * `./plan`, then `./` once per matrix entry, each in a checkout of its own, then `./reduce`, with
  * the real Prodigy image on Docker and on the cluster. No artifact service is given (as outside
  * GitHub): the shards read the plan from its folder and reduce gets their folders in `results`.

@@ -29,7 +29,7 @@ fi
 
 # Kubernetes 1.34: the newest minor whose kubelet still runs on cgroup v1 without extra opt-ins
 # and still falls back to the configured cgroup driver with a containerd that cannot tell it
-# (1.7 has no CRI RuntimeConfig; see shared/CLUSTER.md). The etcd and Go versions are read from
+# (1.7 has no CRI RuntimeConfig). The etcd and Go versions are read from
 # this release's own files.
 k8s_version=${COOK_K8S_VERSION:-v1.34.4}
 # containerd built from its release module rather than Debian's 1.6.20, whose CRI loses the tail of

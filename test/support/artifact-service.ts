@@ -1,6 +1,6 @@
 /**
  * A local stand-in for GitHub's artifact service, speaking the protocol @actions/artifact 6 uses
- * (TESTGROUND.md): Twirp JSON calls for CreateArtifact, FinalizeArtifact, ListArtifacts and
+ * (test/ground/README.md): Twirp JSON calls for CreateArtifact, FinalizeArtifact, ListArtifacts and
  * GetSignedArtifactURL, and a blob store for the signed URLs (Azure's block upload, `comp=block`
  * then `comp=blocklist`; a plain GET of the zip to download). One instance is one workflow run:
  * every job of it sees the artifacts every other job uploaded.

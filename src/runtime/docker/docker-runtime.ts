@@ -10,7 +10,7 @@ import type {
   ExitStatus,
   OutputChunk,
   RunSpec,
-  Workload,
+  RunningWorkload,
   WorkloadReport,
 } from '../types.js';
 import { engineCall, waitForExit } from './engine.js';
@@ -186,7 +186,7 @@ class DockerRuntime implements ContainerRuntime {
     }
   }
 
-  async start(spec: RunSpec): Promise<Workload> {
+  async start(spec: RunSpec): Promise<RunningWorkload> {
     this.assertOpen();
     const startedAt = Date.now();
     let container: Docker.Container;
@@ -285,7 +285,7 @@ class DockerRuntime implements ContainerRuntime {
   }
 }
 
-class DockerWorkload implements Workload {
+class DockerWorkload implements RunningWorkload {
   readonly id: string;
   private readonly stats: StatsFollower;
 

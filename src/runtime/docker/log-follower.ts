@@ -1,6 +1,6 @@
 /**
- * Docker logs as a reconciliation loop (DESIGN rule 2): follow with timestamps from the first
- * byte, resume after a dropped connection from the last timestamp seen without repeating a
+ * Docker logs as a reconciliation loop (ARCHITECTURE.md, rule 2): follow with timestamps from the
+ * first byte, resume after a dropped connection from the last timestamp seen without repeating a
  * message, and read the tail once more after the container has exited.
  */
 import { Readable } from 'node:stream';

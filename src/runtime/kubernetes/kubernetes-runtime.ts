@@ -11,7 +11,7 @@ import type {
   ExitStatus,
   OutputChunk,
   RunSpec,
-  Workload,
+  RunningWorkload,
   WorkloadReport,
 } from '../types.js';
 import { apiMessage, type Cluster, connect, statusOf, withRetries } from './client.js';
@@ -77,7 +77,7 @@ export class IndexedJob {
   readonly #indexed: IndexedOptions;
   readonly #specs: (RunSpec | undefined)[];
   readonly #logs: ((message: string) => void)[];
-  readonly #waiting: { resolve: (w: Workload) => void; reject: (e: Error) => void }[] = [];
+  readonly #waiting: { resolve: (w: RunningWorkload) => void; reject: (e: Error) => void }[] = [];
   #connected: Promise<string> | undefined;
   #launched = false;
   #abandoned: Error | undefined;
@@ -105,10 +105,10 @@ export class IndexedJob {
     };
   }
 
-  #arrive(index: number, spec: RunSpec): Promise<Workload> {
+  #arrive(index: number, spec: RunSpec): Promise<RunningWorkload> {
     if (this.#abandoned) return Promise.reject(this.#abandoned);
     this.#specs[index] = spec;
-    const arrived = new Promise<Workload>((resolve, reject) => {
+    const arrived = new Promise<RunningWorkload>((resolve, reject) => {
       this.#waiting[index] = { resolve, reject };
     });
     if (this.#specs.every((s) => s !== undefined)) void this.#launch();
@@ -194,7 +194,7 @@ class KubernetesRuntime implements ContainerRuntime {
     return `Connected to ${cluster.server} (Kubernetes ${version}), namespace ${cluster.namespace}; the credentials may do all the run needs.`;
   }
 
-  async start(spec: RunSpec): Promise<Workload> {
+  async start(spec: RunSpec): Promise<RunningWorkload> {
     const name = await this.createJob(spec);
     const workload = this.follow(name, spec, this.log);
     await this.unsuspend(name);
@@ -209,7 +209,7 @@ class KubernetesRuntime implements ContainerRuntime {
     specs: readonly RunSpec[],
     indexed: IndexedOptions,
     logs: readonly ((message: string) => void)[],
-  ): Promise<Workload[]> {
+  ): Promise<RunningWorkload[]> {
     // What happens to the one Job concerns every shard.
     this.log = (message) => {
       for (const log of logs) log(message);
@@ -511,7 +511,7 @@ interface TransferOptions {
 }
 
 /** A Job that was started: its pods and the Job itself followed by watches. */
-class KubernetesWorkload implements Workload {
+class KubernetesWorkload implements RunningWorkload {
   readonly id: string;
   private readonly stop$ = new AbortController();
   private readonly pods = new Map<string, V1Pod>();

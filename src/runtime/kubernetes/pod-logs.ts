@@ -1,5 +1,5 @@
 /**
- * A pod's log as a reconciliation loop (DESIGN rule 2): followed with timestamps from the
+ * A pod's log as a reconciliation loop (ARCHITECTURE.md, rule 2): followed with timestamps from the
  * container's start; after a dropped stream resumed with sinceTime without a lost or repeated
  * line; read once more after the container ended.
  */

@@ -3,7 +3,13 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { readFile, readdir } from 'node:fs/promises';
 import { constants as osConstants } from 'node:os';
 import { RUN_ID_VARIABLE } from '../spec.js';
-import type { ContainerRuntime, ExitStatus, OutputChunk, RunSpec, Workload } from '../types.js';
+import type {
+  ContainerRuntime,
+  ExitStatus,
+  OutputChunk,
+  RunSpec,
+  RunningWorkload,
+} from '../types.js';
 
 export function createLocalRuntime(hostEnv: Readonly<Record<string, string>>): ContainerRuntime {
   return new LocalRuntime(hostEnv);
@@ -25,7 +31,7 @@ class LocalRuntime implements ContainerRuntime {
 
   async prepare(): Promise<void> {}
 
-  async start(spec: RunSpec): Promise<Workload> {
+  async start(spec: RunSpec): Promise<RunningWorkload> {
     const [program, ...args] = spec.argv;
     const child = spawn(program!, args, {
       cwd: spec.workdir,
@@ -82,7 +88,7 @@ class LocalRuntime implements ContainerRuntime {
   }
 }
 
-class LocalWorkload implements Workload {
+class LocalWorkload implements RunningWorkload {
   readonly id: string;
   private readonly exited: Promise<ExitStatus>;
   private readonly outputDone: Promise<void>;

@@ -19,12 +19,12 @@ import type {
   ContainerRuntime,
   ExitStatus,
   OutputChunk,
-  Workload,
+  RunningWorkload,
 } from '../../../src/runtime/types.js';
 import { Capture } from '../../support/capture.js';
 
 /** A workload whose exit, output and stopping the test decides. */
-class FakeWorkload implements Workload {
+class FakeWorkload implements RunningWorkload {
   readonly id = 'fake-1';
   readonly stops: number[] = [];
   private settle!: (exit: ExitStatus) => void;
@@ -91,7 +91,7 @@ class FakeRuntime implements ContainerRuntime {
     this.calls.push('prepare');
     await this.faults.prepare?.();
   }
-  async start(): Promise<Workload> {
+  async start(): Promise<RunningWorkload> {
     this.calls.push('start');
     await this.faults.start?.();
     return this.workload;

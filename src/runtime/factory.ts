@@ -1,7 +1,8 @@
 /** Builds the runtime a Settings value asks for. Nothing is connected until a method is called. */
 import type { Settings } from '../config/settings.js';
 import { createDockerRuntime } from './docker/docker-runtime.js';
-import { createKubernetesRuntime, IndexedJob } from './kubernetes/kubernetes-runtime.js';
+import { IndexedJob } from './kubernetes/indexed-job.js';
+import { createKubernetesRuntime } from './kubernetes/kubernetes-runtime.js';
 import { createLocalRuntime } from './local/local-runtime.js';
 import type { ContainerRuntime } from './types.js';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { buildJobObjects, withPodTemplate } from '../../../src/runtime/kubernetes/manifest.js';
-import { indexSet } from '../../../src/runtime/kubernetes/kubernetes-runtime.js';
+import { indexSet } from '../../../src/runtime/kubernetes/pods.js';
 import type { RunSpec } from '../../../src/runtime/types.js';
 
 const spec: RunSpec = {

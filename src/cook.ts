@@ -73,8 +73,10 @@ interface RunContext extends CookDeps {
   readonly settings: Settings;
   readonly spec: RunSpec;
   readonly now: () => number;
+  /** Claude's folder (CLAUDE_CONFIG_DIR) on the runner, inside Prodigy's records. */
+  readonly claudeDir: string;
   /** The step's Claude budget, when it has caps, and this run's name in it. */
-  readonly claude?: { readonly budget: ClaudeBudget; readonly key: string; readonly dir: string };
+  readonly claude?: { readonly budget: ClaudeBudget; readonly key: string };
 }
 
 /** How the workload part of a run went (before its results are collected). */
@@ -138,12 +140,12 @@ export async function cook(given: Settings, deps: CookDeps): Promise<RunOutcome>
     settings,
     spec,
     now,
+    claudeDir: path.join(prodigyHomeOnHost(settings), CLAUDE_FOLDER),
     ...(hasLimits(limits)
       ? {
           claude: {
             budget: budgetOf(settings.runGroup ?? settings.runId, limits),
             key: `${settings.runId}#${++runsCounted}`,
-            dir: path.join(prodigyHomeOnHost(settings), CLAUDE_FOLDER),
           },
         }
       : {}),
@@ -253,7 +255,7 @@ async function awaitVerdict(
         async () => {
           const dir = workload.peek
             ? await workload.peek(context.spec.env.CLAUDE_CONFIG_DIR ?? '')
-            : claude.dir;
+            : context.claudeDir;
           const usage = dir ? (await readClaudeRecords(dir)).usage : undefined;
           if (usage) ran.lastSeen = usage;
           return usage;
@@ -369,9 +371,10 @@ async function collect(context: RunContext, ran: Ran, gitBefore: GitSnapshot | u
     : undefined;
   let claude: ClaudeUsage | undefined;
   if (settings.workload.kind === 'prodigy') {
-    const records = await readClaudeRecords(
-      path.join(prodigyHomeOnHost(settings), CLAUDE_FOLDER),
-    ).catch((error: unknown) => ({ skipped: [(error as Error).message], usage: undefined }));
+    const records = await readClaudeRecords(context.claudeDir).catch((error: unknown) => ({
+      skipped: [(error as Error).message],
+      usage: undefined,
+    }));
     for (const why of records.skipped) {
       sink.note(`Warning: one of Claude's session logs was left out of its figures: ${inert(why)}`);
     }

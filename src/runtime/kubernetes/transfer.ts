@@ -241,14 +241,14 @@ export async function collectMounts(
       `if [ $# -eq 0 ]; then tar -c -f ${outTar} --no-recursion .; else tar -c -f ${outTar} "$@"; fi`,
       `echo "tar $(sha256sum ${outTar} | cut -d' ' -f1)"`,
     ].join('\n');
-    const report = await execChecked(cluster, pod, `Packing ${mount.target}`, script);
-    const tarSha = /^tar ([0-9a-f]{64})$/m.exec(report)?.[1];
-    if (!tarSha) throw new Error(`Packing ${mount.target} in the pod reported no archive`);
-    const localTar = path.join(dir, `out-${index}.tar`);
-    await fetchFile(cluster, pod, outTar, localTar, tarSha, limit);
     const folder = path.join(dir, `mount-${index}`);
-    await extractChecked(localTar, folder, mount.target);
-    await rm(localTar);
+    await fetchPacked(
+      cluster,
+      pod,
+      { what: mount.target, script, remoteTar: outTar },
+      folder,
+      limit,
+    );
     folders.push(folder);
   }
   // Everything is here: a release whose answer was lost is not tried again, since the keeper
@@ -282,16 +282,30 @@ export async function peekFolder(
     `tar -c -f ${peekTar} . || [ $? -eq 1 ]`,
     `echo "tar $(sha256sum ${peekTar} | cut -d' ' -f1)"`,
   ].join('\n');
-  const report = await execChecked(cluster, pod, `Reading ${remote}`, script);
+  await rm(into, { recursive: true, force: true });
+  return fetchPacked(cluster, pod, { what: remote, script, remoteTar: peekTar }, into, limit);
+}
+
+/**
+ * Runs a packing script in the keeper (it prints `tar <sha256>` of the archive it made, or
+ * `none` when there is nothing to pack), fetches the archive checked against that hash, and
+ * unpacks it into `folder` with every link checked. Resolves false for `none`.
+ */
+async function fetchPacked(
+  cluster: Cluster,
+  pod: string,
+  packing: { readonly what: string; readonly script: string; readonly remoteTar: string },
+  folder: string,
+  limit: TransferLimit,
+): Promise<boolean> {
+  const report = await execChecked(cluster, pod, `Packing ${packing.what}`, packing.script);
   if (/^none$/m.test(report)) return false;
   const tarSha = /^tar ([0-9a-f]{64})$/m.exec(report)?.[1];
-  if (!tarSha) throw new Error(`Packing ${remote} in the pod reported no archive`);
-  await rm(into, { recursive: true, force: true });
-  await mkdir(into, { recursive: true });
-  const localTar = `${into}.tar`;
+  if (!tarSha) throw new Error(`Packing ${packing.what} in the pod reported no archive`);
+  const localTar = `${folder}.tar`;
   try {
-    await fetchFile(cluster, pod, peekTar, localTar, tarSha, limit);
-    await extractChecked(localTar, into, remote);
+    await fetchFile(cluster, pod, packing.remoteTar, localTar, tarSha, limit);
+    await extractChecked(localTar, folder, packing.what);
   } finally {
     await rm(localTar, { force: true });
   }

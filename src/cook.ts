@@ -54,7 +54,7 @@ export const TIMEOUT_GRACE_SECONDS = 10;
  */
 export const CANCEL_GRACE_SECONDS = 2;
 /** How long the runtime may take to say what the workload used before it is given up on. */
-const REPORT_DEADLINE_MS = 10_000;
+const METRICS_DEADLINE_MS = 10_000;
 
 export interface CookDeps {
   readonly runtime: ContainerRuntime;
@@ -134,8 +134,20 @@ export async function cook(given: Settings, deps: CookDeps): Promise<RunOutcome>
   }
 
   const gitBefore = await prepareHost(settings);
+  const context = runContext(settings, spec, deps, now);
+  const ran = await runWorkload(context);
+  const collected = await collect(context, ran, gitBefore);
+  return finish({ ...base, ...outcomeOf(ran, collected, deps.sink, startedAt) });
+}
+
+function runContext(
+  settings: Settings,
+  spec: RunSpec,
+  deps: CookDeps,
+  now: () => number,
+): RunContext {
   const limits = settings.workload.kind === 'prodigy' ? settings.claudeLimits : undefined;
-  const context: RunContext = {
+  return {
     ...deps,
     settings,
     spec,
@@ -150,10 +162,16 @@ export async function cook(given: Settings, deps: CookDeps): Promise<RunOutcome>
         }
       : {}),
   };
-  const ran = await runWorkload(context);
-  const collected = await collect(context, ran, gitBefore);
-  return finish({
-    ...base,
+}
+
+/** The outcome's account of the run, from how the workload went and what came back. */
+function outcomeOf(
+  ran: Ran,
+  collected: Awaited<ReturnType<typeof collect>>,
+  sink: LogSink,
+  startedAt: number,
+) {
+  return {
     status: collected.status,
     reason: collected.reason,
     ...(ran.exit?.exitCode !== undefined ? { exitCode: ran.exit.exitCode } : {}),
@@ -164,13 +182,13 @@ export async function cook(given: Settings, deps: CookDeps): Promise<RunOutcome>
     ...(ran.firstOutputAt !== undefined
       ? { firstOutputSeconds: (ran.firstOutputAt - startedAt) / 1000 }
       : {}),
-    relayedLines: deps.sink.relayedLines,
-    relayedBytes: deps.sink.relayedBytes,
+    relayedLines: sink.relayedLines,
+    relayedBytes: sink.relayedBytes,
     ...(collected.git ? { git: collected.git } : {}),
     // A Prodigy run reports what Claude cost, nothing when it did not run.
     ...(collected.claude ? { claude: collected.claude } : {}),
     ...(collected.warnings.length > 0 ? { warnings: collected.warnings } : {}),
-  });
+  };
 }
 
 /** The run's folder and Prodigy's records; the checkout's git state before a Prodigy run. */
@@ -220,7 +238,7 @@ async function runWorkload(context: RunContext): Promise<Ran> {
     await relay.finish(ran.status === 'cancelled');
     ran.firstOutputAt = relay.firstOutputAt;
     ran.phases.run_seconds = (now() - runStart) / 1000;
-    await readReport(context, workload, ran);
+    await readMetrics(context, workload, ran);
     if (ran.status === undefined) Object.assign(ran, judge(ran.exit, spec.container?.memory?.text));
   } catch (error) {
     sink.endRelay();
@@ -322,15 +340,19 @@ function stoppingFor(
 }
 
 /** The runtime's account of phases and usage; a workload killed for memory peaked at its limit. */
-async function readReport(context: RunContext, workload: RunningWorkload, ran: Ran): Promise<void> {
-  const report = workload.report
-    ? await withDeadline(workload.report(), REPORT_DEADLINE_MS).catch((error: unknown) => {
+async function readMetrics(
+  context: RunContext,
+  workload: RunningWorkload,
+  ran: Ran,
+): Promise<void> {
+  const metrics = workload.metrics
+    ? await withDeadline(workload.metrics(), METRICS_DEADLINE_MS).catch((error: unknown) => {
         context.sink.note(`Reading what the workload used failed: ${(error as Error).message}`);
         return undefined;
       })
     : undefined;
-  if (report) Object.assign(ran.phases, report.phases);
-  ran.usage = peakAtLimit(report?.usage, ran.exit, context.spec.container?.memory?.bytes);
+  if (metrics) Object.assign(ran.phases, metrics.phases);
+  ran.usage = peakAtLimit(metrics?.usage, ran.exit, context.spec.container?.memory?.bytes);
 }
 
 async function cleanUp(context: RunContext, ran: Ran): Promise<void> {

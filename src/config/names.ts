@@ -1,85 +1,93 @@
 /** Input, output and state names: the public contract of action.yml, named once. */
 
-export const Inputs = {
-  workflow: 'workflow',
-  command: 'command',
-  args: 'args',
-  runtime: 'runtime',
-  image: 'image',
-  pullPolicy: 'pull-policy',
-  registryUsername: 'registry-username',
-  registryPassword: 'registry-password',
-  env: 'env',
-  secrets: 'secrets',
-  cpu: 'cpu',
-  memory: 'memory',
-  gpus: 'gpus',
-  timeout: 'timeout',
-  network: 'network',
-  user: 'user',
-  capabilities: 'capabilities',
-  workspace: 'workspace',
-  artifacts: 'artifacts',
-  artifactName: 'artifact-name',
-  retentionDays: 'retention-days',
-  transferLimit: 'transfer-limit',
-  comment: 'comment',
-  githubToken: 'github-token',
-  kubeconfig: 'kubeconfig',
-  kubeconfigPath: 'kubeconfig-path',
-  cluster: 'cluster',
-  clustersConfig: 'clusters-config',
-  context: 'context',
-  namespace: 'namespace',
-  serviceAccount: 'service-account',
-  ttlSeconds: 'ttl-seconds',
-  podTemplate: 'pod-template',
-  shard: 'shard',
-  maxParallel: 'max-parallel',
-  summary: 'summary',
-  dryRun: 'dry-run',
-  gitMerge: 'git-merge',
-  verbosity: 'verbosity',
-  maxCostUsd: 'max-cost-usd',
-  maxTurns: 'max-turns',
+/** `pull-policy` → `pullPolicy`, as a type. */
+type Camel<S extends string> = S extends `${infer Head}-${infer Tail}`
+  ? `${Head}${Capitalize<Camel<Tail>>}`
+  : S;
+
+/** A table of names, each under its camelCase key: `named('pull-policy').pullPolicy`. */
+function named<const N extends readonly string[]>(
+  ...names: N
+): { readonly [K in N[number] as Camel<K>]: K } {
+  const camel = (name: string) =>
+    name.replace(/-(\w)/g, (_, letter: string) => letter.toUpperCase());
+  return Object.freeze(Object.fromEntries(names.map((name) => [camel(name), name]))) as never;
+}
+
+export const Inputs = named(
+  'workflow',
+  'command',
+  'args',
+  'runtime',
+  'image',
+  'pull-policy',
+  'registry-username',
+  'registry-password',
+  'env',
+  'secrets',
+  'cpu',
+  'memory',
+  'gpus',
+  'timeout',
+  'network',
+  'user',
+  'capabilities',
+  'workspace',
+  'artifacts',
+  'artifact-name',
+  'retention-days',
+  'transfer-limit',
+  'comment',
+  'github-token',
+  'kubeconfig',
+  'kubeconfig-path',
+  'cluster',
+  'clusters-config',
+  'context',
+  'namespace',
+  'service-account',
+  'ttl-seconds',
+  'pod-template',
+  'shard',
+  'max-parallel',
+  'summary',
+  'dry-run',
+  'git-merge',
+  'verbosity',
+  'max-cost-usd',
+  'max-turns',
   // The plan sub-action's own.
-  shards: 'shards',
-  itemsPerShard: 'items-per-shard',
+  'shards',
+  'items-per-shard',
   // The reduce sub-action's own (the root's `results` is an output).
-  results: 'results',
-} as const;
+  'results',
+);
 
 export type InputName = (typeof Inputs)[keyof typeof Inputs];
 
-export const Outputs = {
-  status: 'status',
-  exitCode: 'exit-code',
-  duration: 'duration',
-  logPath: 'log-path',
-  metrics: 'metrics',
-  results: 'results',
-  artifactId: 'artifact-id',
-  containerId: 'container-id',
-  jobName: 'job-name',
-  branch: 'branch',
-  commits: 'commits',
-  costUsd: 'cost-usd',
+export const Outputs = named(
+  'status',
+  'exit-code',
+  'duration',
+  'log-path',
+  'metrics',
+  'results',
+  'artifact-id',
+  'container-id',
+  'job-name',
+  'branch',
+  'commits',
+  'cost-usd',
   // The plan sub-action's.
-  matrix: 'matrix',
-  itemCount: 'item-count',
-  shardCount: 'shard-count',
-} as const;
+  'matrix',
+  'item-count',
+  'shard-count',
+);
 
 export type OutputName = (typeof Outputs)[keyof typeof Outputs];
 
 /** Names of the main → post state. */
-export const States = {
-  runId: 'run-id',
-  runtime: 'runtime',
-  dockerHost: 'docker-host',
-  kubernetes: 'kubernetes',
-  isPost: 'is-post',
-} as const;
+export const States = named('run-id', 'runtime', 'docker-host', 'kubernetes', 'is-post');
 
 /** The image used when the `image` input is empty: the project's agent image. */
 export const DEFAULT_IMAGE = 'ghcr.io/prodigy/cook-agent:0.1.0';

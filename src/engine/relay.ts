@@ -5,7 +5,8 @@
  */
 import { LineSplitter } from '../logs/line-splitter.js';
 import type { LogSink } from '../logs/log-sink.js';
-import type { OutputChunk, StreamName, RunningWorkload } from '../runtime/types.js';
+import type { StreamName } from '../logs/log-sink.js';
+import type { OutputChunk, RunningWorkload } from '../runtime/types.js';
 import { withDeadline } from './deadline.js';
 
 /** How long output may stall after the exit before it is given up on. */

@@ -31,7 +31,7 @@ import { FileTooLargeError, ReadLimits, readUntrusted } from '../results/untrust
 import { prodigyHomeIn } from '../runtime/spec.js';
 import { CLAUDE_FOLDER } from '../workflow/prodigy.js';
 import { uploadArtifact } from './artifacts.js';
-import { formatBytes } from './summary.js';
+import { formatBytes } from '../config/parse.js';
 
 /** What the run's artifact needs to know of the settings; a whole Settings will do. */
 export interface RunArtifactSettings extends Pick<

@@ -7,6 +7,7 @@
  * whole stays under GitHub's 1 MiB: what does not fit is cut, the summary says so, and the full
  * text goes to the artifact.
  */
+import { formatBytes } from '../config/parse.js';
 import type { ClaudeFigures, ClaudeUsage } from '../results/claude-records.js';
 import type { RunOutcome } from '../engine/outcome.js';
 import { PHASES, type RunMetrics } from './outputs.js';
@@ -58,16 +59,9 @@ export function formatSeconds(seconds: number | undefined): string {
   return `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
 }
 
-export function formatBytes(bytes: number | undefined): string {
-  if (bytes === undefined) return '—';
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return unit === 0 ? `${value} B` : `${value.toFixed(1)} ${units[unit]}`;
+/** A byte count for a table cell: a dash when it was not counted. */
+function bytesCell(bytes: number | undefined): string {
+  return bytes === undefined ? '—' : formatBytes(bytes);
 }
 
 /** Where the run's artifact is, once known. */
@@ -102,10 +96,10 @@ function usageCells(m: RunMetrics | undefined): string {
   const pair = (a: string, b: string) =>
     metricNumber(m, a) === undefined && metricNumber(m, b) === undefined
       ? '—'
-      : `${formatBytes(metricNumber(m, a))} / ${formatBytes(metricNumber(m, b))}`;
+      : `${bytesCell(metricNumber(m, a))} / ${bytesCell(metricNumber(m, b))}`;
   return [
     formatSeconds(metricNumber(m, 'cpu_seconds')),
-    formatBytes(metricNumber(m, 'memory_peak_bytes')),
+    bytesCell(metricNumber(m, 'memory_peak_bytes')),
     pair('network_rx_bytes', 'network_tx_bytes'),
     pair('block_read_bytes', 'block_write_bytes'),
   ].join(' | ');

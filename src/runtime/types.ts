@@ -4,8 +4,7 @@
  */
 import type { CpuQuantity, GpuRequest, MemoryQuantity } from '../config/parse.js';
 import type { NetworkMode, PullPolicy } from '../config/settings.js';
-
-export type StreamName = 'stdout' | 'stderr';
+import type { StreamName } from '../logs/log-sink.js';
 
 /** What to run, in terms every runtime understands. Built by spec.ts from Settings. */
 export interface RunSpec {
@@ -112,7 +111,7 @@ export interface PhaseTimes {
   readonly copy_back_seconds?: number;
 }
 
-export interface WorkloadReport {
+export interface WorkloadMetrics {
   readonly phases: PhaseTimes;
   readonly usage?: ResourceUsage;
 }
@@ -140,7 +139,7 @@ export interface RunningWorkload {
    */
   peek?(target: string): Promise<string | undefined>;
   /** After wait(), before cleanup: how long its phases took and what it used. */
-  report?(): Promise<WorkloadReport>;
+  metrics?(): Promise<WorkloadMetrics>;
   /**
    * The engine enforces the run's timeout itself (Kubernetes activeDeadlineSeconds) and says so
    * through ExitStatus.timedOut; the caller's own timer is then only a backstop.

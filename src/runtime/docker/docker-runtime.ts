@@ -11,7 +11,7 @@ import type {
   OutputChunk,
   RunSpec,
   RunningWorkload,
-  WorkloadReport,
+  WorkloadMetrics,
 } from '../types.js';
 import { engineCall, waitForExit } from './engine.js';
 import { dockerMessage, ignoreGone, statusCode } from './errors.js';
@@ -299,7 +299,7 @@ class DockerWorkload implements RunningWorkload {
     this.stats = new StatsFollower(container);
   }
 
-  async report(): Promise<WorkloadReport> {
+  async metrics(): Promise<WorkloadMetrics> {
     const sampled = await this.stats.stop();
     const counted = this.controlDir
       ? parseUsage(

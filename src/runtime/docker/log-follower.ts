@@ -6,7 +6,8 @@
 import { Readable } from 'node:stream';
 import type Docker from 'dockerode';
 import { LogCursor, reconcileLog, timestampNanos } from '../log-cursor.js';
-import type { OutputChunk, StreamName } from '../types.js';
+import type { StreamName } from '../../logs/log-sink.js';
+import type { OutputChunk } from '../types.js';
 import { engineCall } from './engine.js';
 
 /** The unfollowed read of the tail is short; past this it counts as a dropped connection. */

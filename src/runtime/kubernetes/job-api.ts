@@ -1,7 +1,7 @@
 /** The calls on a run's Job and pods that more than one part makes: delete, wait, mark ready. */
 import { type Cluster, statusOf } from './client.js';
 import { execScript } from './exec.js';
-import { KEEPER_CONTAINER, READY_MARKER } from './transfer.js';
+import { KEEPER_CONTAINER, READY_MARKER } from './keeper.js';
 import { jobPodSelector } from './pods.js';
 
 /** Marks the keeper ready when there is nothing to send. */

@@ -1,7 +1,7 @@
 /** Pure readings of the Kubernetes objects a run follows: its pods' containers, events, labels. */
 import type { CoreV1Event, V1Pod, V1ContainerStatus } from '@kubernetes/client-node';
-import { WORKLOAD_CONTAINER } from './manifest.js';
-import { KEEPER_CONTAINER } from './transfer.js';
+import { WORKLOAD_CONTAINER } from './pod-spec.js';
+import { KEEPER_CONTAINER } from './keeper.js';
 
 /** The label the Job controller puts on its pods (and, for one index, the index's label). */
 export function jobPodSelector(job: string, index?: number): string {

@@ -8,38 +8,23 @@
  *
  * Out: after the workload container ended, while the keeper holds the pod (it waits for the
  * `collected` marker before it exits on SIGTERM), each folder is packed in the pod, fetched and
- * checked the same way, but for read-only mounts. The workspace's working tree is mirrored into
- * the runner's checkout; its commits travel in the run's git folder, a mount of its own that
- * results/container-git.ts reads as files, so a later step sees what it would after a Docker
- * run on a bind-mounted workspace.
+ * checked the same way, but for read-only mounts, and unpacked on the runner (unpack.ts). The
+ * workspace's working tree is mirrored into the runner's checkout; its commits travel in the
+ * run's git folder, a mount of its own that results/container-git.ts reads as files, so a later
+ * step sees what it would after a Docker run on a bind-mounted workspace.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
-import { cp, lstat, mkdir, mkdtemp, readdir, readlink, realpath, rm } from 'node:fs/promises';
+import { createWriteStream } from 'node:fs';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { PassThrough, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import tar from 'tar-fs';
+import { formatBytes } from '../../config/parse.js';
 import type { Cluster } from './client.js';
 import { ExecDropped, execScript } from './exec.js';
-
-/** The keeper: a sidecar that receives the workspace and holds the pod for the way back. */
-export const KEEPER_CONTAINER = 'keeper';
-/** Control files (markers, transfer files) in the pod, on a volume of their own. */
-export const CONTROL_DIR = '/cook/control';
-export const READY_MARKER = `${CONTROL_DIR}/ready`;
-export const COLLECTED_MARKER = `${CONTROL_DIR}/collected`;
-/** Seconds the keeper waits for the results to be fetched after it was asked to stop. */
-export const KEEPER_HOLD_SECONDS = 120;
-
-/**
- * The keeper's script: idle until SIGTERM (sent when the workload ended, or the pod is deleted),
- * then hold on until the results were fetched or the hold ran out.
- */
-export const KEEPER_SCRIPT = [
-  `trap 'n=0; while [ ! -e ${COLLECTED_MARKER} ] && [ $n -lt ${KEEPER_HOLD_SECONDS * 10} ]; do sleep 0.1; n=$((n+1)); done; exit 0' TERM`,
-  'while :; do sleep 1; done',
-].join('\n');
+import { COLLECTED_MARKER, CONTROL_DIR, KEEPER_CONTAINER, READY_MARKER } from './keeper.js';
+import { extractChecked } from './unpack.js';
 
 export interface Mount {
   readonly host: string;
@@ -310,105 +295,4 @@ async function fetchPacked(
     await rm(localTar, { force: true });
   }
   return true;
-}
-
-/**
- * Unpacks what came back from the pod, refusing every link that leads out of its folder.
- * tar-fs checks each link's target as text, so `b -> .` and then `a -> b/..` pass it one by
- * one while `a` leads to the folder's parent; so once everything is unpacked, every link is
- * resolved on disk, as the kernel would, and must stay inside (a dangling one may not climb).
- */
-export async function extractChecked(tarFile: string, folder: string, what: string): Promise<void> {
-  await mkdir(folder, { recursive: true });
-  await pipeline(createReadStream(tarFile), tar.extract(folder));
-  const root = await realpath(folder);
-  const walk = async (dir: string): Promise<void> => {
-    for (const entry of await readdir(dir, { withFileTypes: true })) {
-      const full = path.join(dir, entry.name);
-      if (entry.isDirectory()) {
-        await walk(full);
-        continue;
-      }
-      if (!entry.isSymbolicLink()) continue;
-      const target = await readlink(full);
-      const shown = path.posix.join(what, path.relative(folder, full).split(path.sep).join('/'));
-      const resolved = await realpath(full).catch(() => undefined);
-      const outside =
-        resolved === undefined
-          ? path.isAbsolute(target) || target.split('/').includes('..')
-          : resolved !== root && !resolved.startsWith(root + path.sep);
-      if (outside) {
-        throw new Error(
-          `${shown} is a link to ${JSON.stringify(target)}, which leads outside ${what}: refused`,
-        );
-      }
-    }
-  };
-  await walk(folder);
-}
-
-/**
- * Makes the tree at `to` equal to the one at `from`, leaving every `.git` alone (on both sides):
- * what is gone is removed, what differs (type, size, mtime or link target) is copied with its
- * times, and the rest is not touched, so tools that look at mtimes see only real changes.
- */
-async function mirror(from: string, to: string): Promise<void> {
-  const wanted = new Set((await readdir(from)).filter((name) => name !== '.git'));
-  for (const name of await readdir(to)) {
-    if (!wanted.has(name) && name !== '.git')
-      await rm(path.join(to, name), { recursive: true, force: true });
-  }
-  for (const name of wanted) {
-    const source = path.join(from, name);
-    const target = path.join(to, name);
-    const [a, b] = await Promise.all([lstat(source), lstat(target).catch(() => undefined)]);
-    if (a.isDirectory() && b?.isDirectory()) {
-      await mirror(source, target);
-      continue;
-    }
-    if (b && a.isFile() && b.isFile() && a.size === b.size && a.mtimeMs === b.mtimeMs) continue;
-    if (b && a.isSymbolicLink() && b.isSymbolicLink()) {
-      if ((await readlink(source)) === (await readlink(target))) continue;
-    }
-    if (b) await rm(target, { recursive: true, force: true });
-    await cp(source, target, {
-      recursive: true,
-      verbatimSymlinks: true,
-      preserveTimestamps: true,
-      filter: (file) => path.basename(file) !== '.git',
-    });
-  }
-}
-
-/**
- * Applies what came back to the runner's folders: the workspace's working tree mirrored, other
- * folders overlaid. No `.git` at any depth is touched in the workspace: the commits come back
- * from the run's git folder (results/container-git.ts), and a `.git` the workload made there
- * never reaches the checkout.
- */
-export async function applyCollected(
-  collected: Collected,
-  mounts: readonly Mount[],
-  workspace: string,
-): Promise<void> {
-  for (const [index, mount] of mounts.entries()) {
-    const folder = collected.folders[index];
-    if (folder === undefined) continue;
-    if (mount.target === workspace) {
-      await mirror(folder, mount.host);
-      continue;
-    }
-    await cp(folder, mount.host, {
-      recursive: true,
-      force: true,
-      verbatimSymlinks: true,
-      preserveTimestamps: true,
-    });
-  }
-}
-
-export function formatBytes(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`;
-  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KiB`;
-  return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
 }

@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { extractChecked } from '../../../src/runtime/kubernetes/transfer.js';
+import { extractChecked } from '../../../src/runtime/kubernetes/unpack.js';
 import { tempWorkspace } from '../../support/workspace.js';
 
 /** A tar (GNU tar, as the keeper's image makes them) of a folder the test fills. */

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { buildJobObjects, withPodTemplate } from '../../../src/runtime/kubernetes/manifest.js';
+import { buildJobObjects } from '../../../src/runtime/kubernetes/manifest.js';
+import { withPodTemplate } from '../../../src/runtime/kubernetes/pod-template.js';
 import { indexSet } from '../../../src/runtime/kubernetes/pods.js';
 import type { RunSpec } from '../../../src/runtime/types.js';
 

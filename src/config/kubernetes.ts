@@ -71,55 +71,8 @@ export function kubernetesInputs(
   const content = input(Inputs.kubeconfig);
   if (content.trim() !== '') registerCredentials(content, onSecret);
 
-  const clusterName = trimmed(Inputs.cluster);
-  const clustersPath = path.resolve(
-    workspace,
-    trimmed(Inputs.clustersConfig) || '.prodigy/kubernetes.yaml',
-  );
-  const clusters = existsSync(clustersPath) ? readClustersFile(clustersPath) : undefined;
-  let cluster: NonNullable<ClustersFile['clusters']>[string] | undefined;
-  if (clusterName !== '') {
-    if (!clusters) {
-      throw new InputError(
-        Inputs.clustersConfig,
-        trimmed(Inputs.clustersConfig) || '.prodigy/kubernetes.yaml',
-        `a clusters file (clusters.<name>.kubeconfig_path, context, namespace, image) to find cluster '${clusterName}' in; no such file`,
-      );
-    }
-    const names = Object.keys(clusters.clusters ?? {});
-    cluster = clusters.clusters?.[clusterName] ?? undefined;
-    if (!names.includes(clusterName)) {
-      throw new InputError(
-        Inputs.cluster,
-        clusterName,
-        names.length > 0
-          ? `one of the clusters in ${clustersPath}: ${names.join(', ')}`
-          : `a cluster named in ${clustersPath}, which names none`,
-      );
-    }
-  }
-
-  const kubeconfigPath = trimmed(Inputs.kubeconfigPath);
-  // A file is read now, before anything runs, and only that content is used, by main and post
-  // alike: a workload that rewrites a kubeconfig in the workspace (an exec plugin of its own)
-  // is never heard.
-  const fromFile = (file: string, input: InputName): KubeconfigSource => {
-    const absolute = resolvePath(file, workspace, input);
-    const text = readFileSync(absolute, 'utf8');
-    registerCredentials(text, onSecret, input);
-    return { kind: 'content', content: text, path: absolute };
-  };
-  let kubeconfig: KubeconfigSource = { kind: 'default' };
-  if (content.trim() !== '') kubeconfig = { kind: 'content', content };
-  else if (kubeconfigPath !== '') kubeconfig = fromFile(kubeconfigPath, Inputs.kubeconfigPath);
-  else if (cluster?.kubeconfig_path)
-    kubeconfig = fromFile(cluster.kubeconfig_path, Inputs.clustersConfig);
-  else {
-    const files = (env.KUBECONFIG ?? '').split(path.delimiter).filter(Boolean);
-    const single = files.length === 0 ? path.join(env.HOME ?? '', '.kube', 'config') : files[0]!;
-    if (files.length <= 1 && existsSync(single))
-      kubeconfig = fromFile(single, Inputs.kubeconfigPath);
-  }
+  const { clusterName, clusters, cluster } = chosenCluster(input, workspace);
+  const kubeconfig = kubeconfigSource(input, content, cluster, workspace, onSecret, env);
 
   const context = trimmed(Inputs.context) || cluster?.context;
   const namespace = trimmed(Inputs.namespace) || cluster?.namespace || clusters?.default_namespace;
@@ -149,6 +102,83 @@ export function kubernetesInputs(
     },
     ...(image ? { image } : {}),
   };
+}
+
+/** The clusters file, if there is one, and the cluster the `cluster` input names in it. */
+interface ChosenCluster {
+  /** The `cluster` input; '' when none is named. */
+  readonly clusterName: string;
+  readonly clusters: ClustersFile | undefined;
+  readonly cluster: NonNullable<ClustersFile['clusters']>[string] | undefined;
+}
+
+/** `cluster` and `clusters-config`: a named cluster must be in the clusters file. */
+function chosenCluster(input: (name: InputName) => string, workspace: string): ChosenCluster {
+  const trimmed = (name: InputName) => input(name).trim();
+  const clusterName = trimmed(Inputs.cluster);
+  const clustersPath = path.resolve(
+    workspace,
+    trimmed(Inputs.clustersConfig) || '.prodigy/kubernetes.yaml',
+  );
+  const clusters = existsSync(clustersPath) ? readClustersFile(clustersPath) : undefined;
+  let cluster: NonNullable<ClustersFile['clusters']>[string] | undefined;
+  if (clusterName !== '') {
+    if (!clusters) {
+      throw new InputError(
+        Inputs.clustersConfig,
+        trimmed(Inputs.clustersConfig) || '.prodigy/kubernetes.yaml',
+        `a clusters file (clusters.<name>.kubeconfig_path, context, namespace, image) to find cluster '${clusterName}' in; no such file`,
+      );
+    }
+    const names = Object.keys(clusters.clusters ?? {});
+    cluster = clusters.clusters?.[clusterName] ?? undefined;
+    if (!names.includes(clusterName)) {
+      throw new InputError(
+        Inputs.cluster,
+        clusterName,
+        names.length > 0
+          ? `one of the clusters in ${clustersPath}: ${names.join(', ')}`
+          : `a cluster named in ${clustersPath}, which names none`,
+      );
+    }
+  }
+  return { clusterName, clusters, cluster };
+}
+
+/**
+ * Where the kubeconfig comes from: the `kubeconfig` input's content, the `kubeconfig-path` file,
+ * the cluster's file, or KUBECONFIG's one file (~/.kube/config when unset); else `default`.
+ */
+function kubeconfigSource(
+  input: (name: InputName) => string,
+  content: string,
+  cluster: ChosenCluster['cluster'],
+  workspace: string,
+  onSecret: (value: string) => void,
+  env: NodeJS.ProcessEnv,
+): KubeconfigSource {
+  const kubeconfigPath = input(Inputs.kubeconfigPath).trim();
+  // A file is read now, before anything runs, and only that content is used, by main and post
+  // alike: a workload that rewrites a kubeconfig in the workspace (an exec plugin of its own)
+  // is never heard.
+  const fromFile = (file: string, input: InputName): KubeconfigSource => {
+    const absolute = resolvePath(file, workspace, input);
+    const text = readFileSync(absolute, 'utf8');
+    registerCredentials(text, onSecret, input);
+    return { kind: 'content', content: text, path: absolute };
+  };
+  let kubeconfig: KubeconfigSource = { kind: 'default' };
+  if (content.trim() !== '') kubeconfig = { kind: 'content', content };
+  else if (kubeconfigPath !== '') kubeconfig = fromFile(kubeconfigPath, Inputs.kubeconfigPath);
+  else if (cluster?.kubeconfig_path)
+    kubeconfig = fromFile(cluster.kubeconfig_path, Inputs.clustersConfig);
+  else {
+    const files = (env.KUBECONFIG ?? '').split(path.delimiter).filter(Boolean);
+    const single = files.length === 0 ? path.join(env.HOME ?? '', '.kube', 'config') : files[0]!;
+    if (files.length <= 1 && existsSync(single))
+      kubeconfig = fromFile(single, Inputs.kubeconfigPath);
+  }
+  return kubeconfig;
 }
 
 function resolvePath(file: string, workspace: string, input: InputName): string {

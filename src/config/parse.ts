@@ -264,3 +264,8 @@ export function formatBytes(bytes: number): string {
   }
   return unit === 0 ? `${value} B` : `${value.toFixed(1)} ${units[unit]}`;
 }
+
+/** `{ key: value }`, or nothing when the value is empty: for a setting that may be left unset. */
+export function optional<K extends string>(key: K, value: string): { [P in K]?: string } {
+  return (value === '' ? {} : { [key]: value }) as { [P in K]?: string };
+}

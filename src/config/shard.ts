@@ -53,6 +53,19 @@ export function parseShardEntry(raw: string): ShardEntry {
     throw new InputError(Inputs.shard, shown, ACCEPTED);
   }
   const entry = value as Record<string, unknown>;
+  const problems = entryProblems(entry);
+  if (problems.length > 0) {
+    throw new InputError(
+      Inputs.shard,
+      shown,
+      `${ACCEPTED}; missing or wrong: ${problems.join(', ')}`,
+    );
+  }
+  return entry as unknown as ShardEntry;
+}
+
+/** What is missing or wrong in an entry, field by field; none means it can be used. */
+function entryProblems(entry: Record<string, unknown>): string[] {
   const problems: string[] = [];
   const int = (key: string, min: number) => {
     const v = entry[key];
@@ -89,12 +102,5 @@ export function parseShardEntry(raw: string): ShardEntry {
   if (problems.length === 0 && (entry.shard as number) >= (entry.shards as number)) {
     problems.push('shard (below shards)');
   }
-  if (problems.length > 0) {
-    throw new InputError(
-      Inputs.shard,
-      shown,
-      `${ACCEPTED}; missing or wrong: ${problems.join(', ')}`,
-    );
-  }
-  return entry as unknown as ShardEntry;
+  return problems;
 }

@@ -7,6 +7,7 @@ import { Labels } from '../../config/names.js';
 import type { DockerConnection } from '../../config/settings.js';
 import type {
   ContainerRuntime,
+  ContainerSpec,
   ExitStatus,
   OutputChunk,
   RunSpec,
@@ -57,7 +58,6 @@ export function containerCreateOptions(
   if (!container) throw new Error('The Docker runtime needs a container spec (image, limits).');
   const [program, ...rest] = spec.argv;
   const env = { ...spec.env, ...spec.secretEnv };
-  const memory = container.memory?.bytes;
   return {
     name: spec.name,
     Image: container.image,
@@ -80,38 +80,48 @@ export function containerCreateOptions(
     AttachStdout: false,
     AttachStderr: false,
     ...(container.user ? { User: container.user } : {}),
-    HostConfig: {
-      Binds: [
-        ...spec.mounts.map((m) => `${m.host}:${m.target}${m.readOnly ? ':ro' : ''}`),
-        ...(spec.controlDir ? [`${spec.controlDir}:${CONTROL_TARGET}`] : []),
-      ],
-      NetworkMode: networkName ?? container.network,
-      // Least privilege (config/capabilities.ts): every capability dropped but the kept ones,
-      // and no setuid binary or file capability grants more than the process started with.
-      CapDrop: ['ALL'],
-      CapAdd: [...container.capabilities],
-      SecurityOpt: ['no-new-privileges'],
-      // An init as PID 1 passes SIGTERM on to the workload, so a timeout or cancellation stops
-      // it at once instead of waiting out the grace period for a shell that ignores signals.
-      Init: true,
-      // json-file with no rotation: the log is read back from the engine, and a rotated file
-      // would lose lines.
-      LogConfig: { Type: 'json-file', Config: {} },
-      ...(container.cpu ? { NanoCpus: Math.round(container.cpu.millicores * 1_000_000) } : {}),
-      // Swap equal to memory: the limit is the limit, as on Kubernetes.
-      ...(memory ? { Memory: memory, MemorySwap: memory } : {}),
-      ...(container.gpus !== undefined
-        ? {
-            DeviceRequests: [
-              {
-                Driver: '',
-                Count: container.gpus === 'all' ? -1 : container.gpus,
-                Capabilities: [['gpu']],
-              },
-            ],
-          }
-        : {}),
-    },
+    HostConfig: hostConfig(spec, container, networkName),
+  };
+}
+
+/** The container's host side: its mounts, network, least privilege, log, limits and GPUs. */
+function hostConfig(
+  spec: RunSpec,
+  container: ContainerSpec,
+  networkName: string | undefined,
+): Docker.HostConfig {
+  const memory = container.memory?.bytes;
+  return {
+    Binds: [
+      ...spec.mounts.map((m) => `${m.host}:${m.target}${m.readOnly ? ':ro' : ''}`),
+      ...(spec.controlDir ? [`${spec.controlDir}:${CONTROL_TARGET}`] : []),
+    ],
+    NetworkMode: networkName ?? container.network,
+    // Least privilege (config/capabilities.ts): every capability dropped but the kept ones,
+    // and no setuid binary or file capability grants more than the process started with.
+    CapDrop: ['ALL'],
+    CapAdd: [...container.capabilities],
+    SecurityOpt: ['no-new-privileges'],
+    // An init as PID 1 passes SIGTERM on to the workload, so a timeout or cancellation stops
+    // it at once instead of waiting out the grace period for a shell that ignores signals.
+    Init: true,
+    // json-file with no rotation: the log is read back from the engine, and a rotated file
+    // would lose lines.
+    LogConfig: { Type: 'json-file', Config: {} },
+    ...(container.cpu ? { NanoCpus: Math.round(container.cpu.millicores * 1_000_000) } : {}),
+    // Swap equal to memory: the limit is the limit, as on Kubernetes.
+    ...(memory ? { Memory: memory, MemorySwap: memory } : {}),
+    ...(container.gpus !== undefined
+      ? {
+          DeviceRequests: [
+            {
+              Driver: '',
+              Count: container.gpus === 'all' ? -1 : container.gpus,
+              Capabilities: [['gpu']],
+            },
+          ],
+        }
+      : {}),
   };
 }
 

@@ -6,10 +6,10 @@
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { conclusion } from './app/host.js';
+import { conclusion, type Host } from './app/host.js';
 import { type Mode, runMode } from './app/modes.js';
 import { Inputs, type InputName, type OutputName } from './config/names.js';
-import { buildSettings } from './config/settings.js';
+import { buildSettings, type Settings } from './config/settings.js';
 import { inert } from './logs/inert.js';
 import { Masker } from './logs/masker.js';
 import { runLogged } from './run.js';
@@ -64,37 +64,11 @@ export async function runCli(argv: readonly string[]): Promise<number> {
   const onSignal = () => cancel.abort();
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-  const note = (message: string) =>
-    process.stderr.write(`cook-action: ${inert(masker.mask(message))}\n`);
   // Outputs are printed together at the end, as KEY=VALUE lines; a later value replaces one.
   const outputs = new Map<OutputName, string>();
   try {
-    const outcome = await runMode(
-      command,
-      {
-        settings,
-        masker,
-        signal: cancel.signal,
-        stdout: process.stdout,
-        foldShards: false,
-        run: (s, onStarted) =>
-          runLogged(s, masker, { signal: cancel.signal, ...(onStarted ? { onStarted } : {}) }),
-        note,
-        notice: note,
-        warning: (message) => note(`warning: ${message}`),
-        setOutput: (name, value) => outputs.set(name, value),
-        // The same reports as in GitHub, kept on disk: the summary file, the artifact's folder.
-        writeSummary: async (markdown) => {
-          const file = path.join(settings.runDir, 'summary.md');
-          await writeFile(file, masker.mask(markdown));
-          note(`The summary is in ${file}.`);
-        },
-        conclude: (ended, what) => {
-          if (ended.status !== 'succeeded') note(conclusion(ended, what));
-        },
-      },
-      input,
-    );
+    const host = terminalHost(settings, masker, cancel.signal, outputs);
+    const outcome = await runMode(command, host, input);
     for (const [name, value] of outputs) process.stderr.write(`${name}=${masker.mask(value)}\n`);
     if (!outcome || outcome.status === 'succeeded') return 0;
     return outcome.exitCode && outcome.exitCode > 0 && outcome.exitCode < 256
@@ -104,4 +78,36 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
+}
+
+/** A terminal's host: messages on stderr, outputs kept in `outputs`, the reports on disk. */
+function terminalHost(
+  settings: Settings,
+  masker: Masker,
+  signal: AbortSignal,
+  outputs: Map<OutputName, string>,
+): Host {
+  const note = (message: string) =>
+    process.stderr.write(`cook-action: ${inert(masker.mask(message))}\n`);
+  return {
+    settings,
+    masker,
+    signal,
+    stdout: process.stdout,
+    foldShards: false,
+    run: (s, onStarted) => runLogged(s, masker, { signal, ...(onStarted ? { onStarted } : {}) }),
+    note,
+    notice: note,
+    warning: (message) => note(`warning: ${message}`),
+    setOutput: (name, value) => outputs.set(name, value),
+    // The same reports as in GitHub, kept on disk: the summary file, the artifact's folder.
+    writeSummary: async (markdown) => {
+      const file = path.join(settings.runDir, 'summary.md');
+      await writeFile(file, masker.mask(markdown));
+      note(`The summary is in ${file}.`);
+    },
+    conclude: (ended, what) => {
+      if (ended.status !== 'succeeded') note(conclusion(ended, what));
+    },
+  };
 }

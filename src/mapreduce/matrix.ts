@@ -6,7 +6,7 @@
  */
 import type { ShardEntry } from '../config/shard.js';
 import { shardLabel } from '../workflow/shards.js';
-import { stringifyJson, type JsonValue } from '../workflow/items.js';
+import { stringifyJson, type JsonValue } from '../workflow/values.js';
 import type { PlannedRun } from './plan.js';
 
 /** GitHub refuses job outputs past 1 MiB and matrices past 256 KiB; the plan stays under both. */

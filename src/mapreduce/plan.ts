@@ -13,14 +13,8 @@ import type { Settings } from '../config/settings.js';
 import type { RunOutcome } from '../engine/outcome.js';
 import { createBundle, headCommit } from '../results/git.js';
 import { PlanFiles, captureNames, planScripts, planWorkflow } from '../workflow/derive.js';
-import {
-  itemsSourceFromCommand,
-  itemsSourceFromFile,
-  type JsonValue,
-  PipelineError,
-  stringifyJson,
-  workItems,
-} from '../workflow/items.js';
+import { itemsSourceFromCommand, itemsSourceFromFile, workItems } from '../workflow/items.js';
+import { type JsonValue, PipelineError, stringifyJson } from '../workflow/values.js';
 import { type MapReduceWorkflow, parseWorkflow, WorkflowError } from '../workflow/model.js';
 import { Exchange } from '../engine/exchange.js';
 import {

@@ -11,7 +11,7 @@ import type { RunOutcome } from '../engine/outcome.js';
 import { metrics } from '../report/outputs.js';
 import { createBundle, fetchBundle, headCommit, runGit } from '../results/git.js';
 import { shardWorkflow } from '../workflow/derive.js';
-import { parseJson, stringifyJson, type JsonValue } from '../workflow/items.js';
+import { parseJson, stringifyJson, type JsonValue } from '../workflow/values.js';
 import { Exchange } from '../engine/exchange.js';
 import { loadMapReduce, PlanFileNames } from './plan.js';
 import {

@@ -130,6 +130,19 @@ export function parseWorkflow(file: string, text: string): Workflow {
     };
   }
 
+  return mapReduceWorkflow(root, env, raw, at, where);
+}
+
+type At = (node: Node | null | undefined, problem: string) => WorkflowError;
+
+/** A file that says `mode: mapreduce`: its name and map phase, and setup and reduce if written. */
+function mapReduceWorkflow(
+  root: YAMLMap,
+  env: Readonly<Record<string, string>>,
+  raw: Readonly<Record<string, unknown>>,
+  at: At,
+  where: (node: Node) => Position,
+): MapReduceWorkflow {
   const name = optionalString(root, 'name', at);
   if (name === undefined || name.trim() === '') {
     throw at(root, 'a MapReduce workflow needs a `name`');
@@ -159,8 +172,6 @@ export function parseWorkflow(file: string, text: string): Workflow {
     raw,
   };
 }
-
-type At = (node: Node | null | undefined, problem: string) => WorkflowError;
 
 function mapPhase(node: YAMLMap, at: At, where: (node: Node) => Position): MapPhase {
   const input = optionalString(node, 'input', at);

@@ -12,13 +12,11 @@ import { isLosslessNumber } from 'lossless-json';
 import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import {
-  isFloat,
   itemsSourceFromCommand,
   itemsSourceFromFile,
-  parseJson,
   workItems,
-  type JsonValue,
 } from '../../src/workflow/items.js';
+import { isFloat, parseJson, type JsonValue } from '../../src/workflow/values.js';
 import { parseWorkflow } from '../../src/workflow/model.js';
 import { cookWith } from '../support/cook.js';
 import { ground } from '../support/ground.js';

@@ -13,7 +13,7 @@ import {
   type ShardResults,
 } from '../../src/mapreduce/results.js';
 import { planWorkflow, reduceWorkflow, shardWorkflow } from '../../src/workflow/derive.js';
-import { parseJson } from '../../src/workflow/items.js';
+import { parseJson } from '../../src/workflow/values.js';
 import { parseWorkflow, type MapReduceWorkflow } from '../../src/workflow/model.js';
 import { layoutShards } from '../../src/workflow/shards.js';
 

@@ -6,12 +6,14 @@ import { describe, expect, it } from 'vitest';
 import {
   itemsSourceFromCommand,
   itemsSourceFromFile,
+  workItems,
+} from '../../../src/workflow/items.js';
+import {
   parseJson,
   PipelineError,
   stringifyJson,
-  workItems,
   type JsonValue,
-} from '../../../src/workflow/items.js';
+} from '../../../src/workflow/values.js';
 
 const doc = (text: string) => parseJson(text);
 const names = (items: JsonValue[]) => items.map((item) => (item as { name: string }).name);

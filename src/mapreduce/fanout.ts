@@ -6,6 +6,7 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Settings } from '../config/settings.js';
+import type { ShardEntry } from '../config/shard.js';
 import type { RunOutcome } from '../engine/outcome.js';
 import { runGitIn } from '../results/git.js';
 import { shardLabel } from '../workflow/shards.js';
@@ -52,39 +53,12 @@ export async function fanOut(
   );
   deps.planned?.(planned);
   const entries = planMatrix(planned, undefined).matrix.include;
-  const group = settings.runGroup ?? settings.runId;
   deps.note(
     `Running ${entries.length} shard(s) at once, each in a checkout of its own: ${entries.map((e) => `${e.name} (${e.size} items)`).join(', ')}.`,
   );
 
   const shards = await Promise.all(
-    entries.map(async (entry, index) => {
-      const runDir = path.join(settings.runDir, `shard-${index + 1}`);
-      try {
-        const checkout = path.join(runDir, 'checkout');
-        await mkdir(runDir, { recursive: true });
-        await cloneCheckout(settings.workspace, checkout);
-        const shardSettings: Settings = {
-          ...settings,
-          runId: `${settings.runId}-${index + 1}`,
-          runGroup: group,
-          runDir,
-          logPath: path.join(runDir, 'output.log'),
-          workspace: checkout,
-          shard: entry,
-        };
-        return await runShard(shardSettings, entry, {
-          run: (s) => deps.runShardWorkload(s, index),
-          note: (message) => deps.shardNote(index, message),
-        });
-      } catch (error) {
-        const message = (error as Error).message;
-        deps.shardNote(index, `${shardLabel(index, entries.length)} could not run: ${message}`);
-        return { error: message };
-      } finally {
-        deps.shardEnded(index);
-      }
-    }),
+    entries.map((entry, index) => runShardInCheckout(settings, entry, index, entries.length, deps)),
   );
 
   if (deps.signal?.aborted) {
@@ -110,6 +84,45 @@ export async function fanOut(
     { run: deps.run, note: deps.note },
   );
   return { planned, shards, reduced, outcome: reduced.outcome };
+}
+
+/**
+ * Shard `index` run in a checkout of its own, under `<runDir>/shard-<n>`; a shard that cannot
+ * run says why, and its end is told either way.
+ */
+async function runShardInCheckout(
+  settings: Settings,
+  entry: ShardEntry,
+  index: number,
+  shards: number,
+  deps: FanOutDeps,
+): Promise<ShardRun | { readonly error: string }> {
+  const group = settings.runGroup ?? settings.runId;
+  const runDir = path.join(settings.runDir, `shard-${index + 1}`);
+  try {
+    const checkout = path.join(runDir, 'checkout');
+    await mkdir(runDir, { recursive: true });
+    await cloneCheckout(settings.workspace, checkout);
+    const shardSettings: Settings = {
+      ...settings,
+      runId: `${settings.runId}-${index + 1}`,
+      runGroup: group,
+      runDir,
+      logPath: path.join(runDir, 'output.log'),
+      workspace: checkout,
+      shard: entry,
+    };
+    return await runShard(shardSettings, entry, {
+      run: (s) => deps.runShardWorkload(s, index),
+      note: (message) => deps.shardNote(index, message),
+    });
+  } catch (error) {
+    const message = (error as Error).message;
+    deps.shardNote(index, `${shardLabel(index, shards)} could not run: ${message}`);
+    return { error: message };
+  } finally {
+    deps.shardEnded(index);
+  }
 }
 
 /**

@@ -98,51 +98,13 @@ export async function makePlan(
   const inputPath = substitute(wf.map.input, wf.env);
   const localInput = path.resolve(settings.workspace, inputPath);
   const needsRun = wf.setup !== undefined || !isFile(localInput);
-  let source: JsonValue;
-  let captures: Record<string, string> = {};
-  let setupBundle = false;
-
-  if (!needsRun) {
-    deps.note(`Work items come from ${inputPath}, read here: no container is needed to plan.`);
-    const text = await readUntrustedText(localInput, {
-      what: `the map.input file ${inputPath}`,
-      maxBytes: ReadLimits.data,
-      // Under the workspace, the pull request's code chose it: no linked folder either.
-      ...(path.relative(settings.workspace, localInput).startsWith('..')
-        ? {}
-        : { root: settings.workspace }),
-    });
-    source = itemsSourceFromFile(text, inputPath);
-  } else {
-    deps.note(
-      wf.setup
-        ? 'Running setup and map.input once, in the workload, to find the work items.'
-        : `Running map.input once, in the workload, to find the work items: ${firstLine(wf.map.input)}`,
-    );
-    const exchange = await Exchange.fresh(settings, 'plan');
-    for (const [name, content] of Object.entries(planScripts(exchange.seen))) {
-      await exchange.write(name, content);
-    }
-    await exchange.write('plan.yml', planWorkflow(wf, { exchange: exchange.seen, base }));
-    const outcome = await deps.run(exchange.running('plan.yml'));
-    if (outcome.status !== 'succeeded') {
-      throw new Error(
-        `Setup and map.input, run once by Prodigy to find the work items, ${outcome.status === 'failed' ? 'failed' : `were ${outcome.status}`}: ${outcome.reason}`,
-      );
-    }
-    ({ source } = await readPlanSource(exchange.host, inputPath, deps));
-    captures = await readCaptures(exchange.host, captureNames(wf));
-    if (outcome.git && outcome.git.commits > 0) {
-      setupBundle = await createBundle(
-        settings.workspace,
-        path.join(dir, PlanFileNames.setupBundle),
-        base,
-        outcome.git.branch,
-      );
-      if (setupBundle)
-        deps.note(`Setup made ${outcome.git.commits} commit(s); the shards get them.`);
-    }
-  }
+  const { source, captures, setupBundle }: PlanSource = !needsRun
+    ? {
+        source: await readLocalSource(settings.workspace, localInput, inputPath, deps),
+        captures: {},
+        setupBundle: false,
+      }
+    : await findItemsInWorkload(settings, wf, { base, dir, inputPath }, deps);
 
   const items = pipeline(wf, workload.workflow, source);
   const layout = layoutShards(items.length, request);
@@ -163,14 +125,85 @@ export async function makePlan(
     captures,
     setupBundle,
   };
-  for (const shard of layout) {
+  await writePlan(dir, plan, items);
+  return { plan, dir, items };
+}
+
+/** Where the work items come from, and what setup left for the shards. */
+interface PlanSource {
+  readonly source: JsonValue;
+  readonly captures: Readonly<Record<string, string>>;
+  readonly setupBundle: boolean;
+}
+
+/** The map.input file, read here: no container is needed to plan. */
+async function readLocalSource(
+  workspace: string,
+  localInput: string,
+  inputPath: string,
+  deps: PlanDeps,
+): Promise<JsonValue> {
+  deps.note(`Work items come from ${inputPath}, read here: no container is needed to plan.`);
+  const text = await readUntrustedText(localInput, {
+    what: `the map.input file ${inputPath}`,
+    maxBytes: ReadLimits.data,
+    // Under the workspace, the pull request's code chose it: no linked folder either.
+    ...(path.relative(workspace, localInput).startsWith('..') ? {} : { root: workspace }),
+  });
+  return itemsSourceFromFile(text, inputPath);
+}
+
+/**
+ * Setup and map.input, run once by Prodigy in the workload: the work items' source, the
+ * variables setup captured, and setup's commits bundled for the shards.
+ */
+async function findItemsInWorkload(
+  settings: Settings,
+  wf: MapReduceWorkflow,
+  at: { readonly base: string; readonly dir: string; readonly inputPath: string },
+  deps: PlanDeps,
+): Promise<PlanSource> {
+  const { base, dir, inputPath } = at;
+  deps.note(
+    wf.setup
+      ? 'Running setup and map.input once, in the workload, to find the work items.'
+      : `Running map.input once, in the workload, to find the work items: ${firstLine(wf.map.input)}`,
+  );
+  const exchange = await Exchange.fresh(settings, 'plan');
+  for (const [name, content] of Object.entries(planScripts(exchange.seen))) {
+    await exchange.write(name, content);
+  }
+  await exchange.write('plan.yml', planWorkflow(wf, { exchange: exchange.seen, base }));
+  const outcome = await deps.run(exchange.running('plan.yml'));
+  if (outcome.status !== 'succeeded') {
+    throw new Error(
+      `Setup and map.input, run once by Prodigy to find the work items, ${outcome.status === 'failed' ? 'failed' : `were ${outcome.status}`}: ${outcome.reason}`,
+    );
+  }
+  const { source } = await readPlanSource(exchange.host, inputPath, deps);
+  const captures = await readCaptures(exchange.host, captureNames(wf));
+  let setupBundle = false;
+  if (outcome.git && outcome.git.commits > 0) {
+    setupBundle = await createBundle(
+      settings.workspace,
+      path.join(dir, PlanFileNames.setupBundle),
+      base,
+      outcome.git.branch,
+    );
+    if (setupBundle) deps.note(`Setup made ${outcome.git.commits} commit(s); the shards get them.`);
+  }
+  return { source, captures, setupBundle };
+}
+
+/** The plan written down: each shard's items, then plan.json. */
+async function writePlan(dir: string, plan: Plan, items: readonly JsonValue[]): Promise<void> {
+  for (const shard of plan.shards) {
     await writeFile(
       path.join(dir, PlanFileNames.items(shard.index)),
       stringifyJson(items.slice(shard.first, shard.first + shard.size)),
     );
   }
   await writeFile(path.join(dir, PlanFileNames.plan), JSON.stringify(plan, null, 2));
-  return { plan, dir, items };
 }
 
 /** The pipeline over a source; errors point at the workflow key that Prodigy would refuse. */

@@ -11,6 +11,7 @@ import type { RunOutcome, RunStatus } from '../engine/outcome.js';
 import { combineUsage } from '../results/claude-records.js';
 import { fetchBundle, runGit } from '../results/git.js';
 import { reduceWorkflow } from '../workflow/derive.js';
+import type { MapReduceWorkflow } from '../workflow/model.js';
 import { shardLabel } from '../workflow/shards.js';
 import { Exchange } from '../engine/exchange.js';
 import { loadMapReduce } from './plan.js';
@@ -60,21 +61,56 @@ export async function runReduce(
   const dir = path.join(settings.runDir, 'reduce');
   await mkdir(dir, { recursive: true });
 
-  let files: string[];
+  const files = await gatherResultFiles(settings.workspace, resultPaths, dir, deps);
+  const merged = await mergeShardResults(files, workload.workflow, deps);
+
+  const conflicts = await applyShardCommits(settings.workspace, merged, deps);
+
+  const { file, mapResultsFile } = await writeMergedResults(dir, merged, conflicts);
+
+  const reduceOutcome = await runReduceSteps(settings, wf, merged, deps);
+
+  const outcome = wholeOutcome(settings, merged, conflicts, reduceOutcome, {
+    startedAt,
+    endedAt: now(),
+  });
+  return {
+    outcome,
+    merged,
+    conflicts,
+    file,
+    mapResultsFile,
+    ...(reduceOutcome ? { reduceOutcome } : {}),
+  };
+}
+
+/** The shards' results files: the paths given, else this run's, downloaded from the artifacts. */
+async function gatherResultFiles(
+  workspace: string,
+  resultPaths: readonly string[],
+  dir: string,
+  deps: ReduceDeps,
+): Promise<string[]> {
   if (resultPaths.length > 0) {
-    files = (
-      await Promise.all(resultPaths.map((p) => resultFiles(path.resolve(settings.workspace, p))))
+    return (
+      await Promise.all(resultPaths.map((p) => resultFiles(path.resolve(workspace, p))))
     ).flat();
-  } else if (deps.downloadResults) {
-    files = await deps.downloadResults(path.join(dir, 'downloaded'));
-  } else {
-    throw new Error(
-      "no shard results to reduce: outside GitHub there are no artifacts to gather, so give the shards' results files in 'results'",
-    );
   }
+  if (deps.downloadResults) return await deps.downloadResults(path.join(dir, 'downloaded'));
+  throw new Error(
+    "no shard results to reduce: outside GitHub there are no artifacts to gather, so give the shards' results files in 'results'",
+  );
+}
+
+/** Every shard's results read and merged; how each shard and the map phase came out, noted. */
+async function mergeShardResults(
+  files: readonly string[],
+  workflow: string,
+  deps: ReduceDeps,
+): Promise<Merged> {
   const found: { file: string; results: ShardResults }[] = [];
   for (const file of files) found.push({ file, results: await readShardResults(file) });
-  const merged = mergeResults(found, workload.workflow);
+  const merged = mergeResults(found, workflow);
   const shards = merged.shards.length;
   for (const shard of merged.shards) {
     deps.note(
@@ -86,9 +122,15 @@ export async function runReduce(
   deps.note(
     `Map phase over ${shards} shard(s): ${merged.successful} successful, ${merged.failed} failed (total: ${merged.total}).`,
   );
+  return merged;
+}
 
-  const conflicts = await applyShardCommits(settings.workspace, merged, deps);
-
+/** The merged results written: `${map.results}` in Prodigy's form, and cook-action's own. */
+async function writeMergedResults(
+  dir: string,
+  merged: Merged,
+  conflicts: readonly Conflict[],
+): Promise<{ file: string; mapResultsFile: string }> {
   const mapResultsFile = path.join(dir, 'map-results.json');
   await writeFile(mapResultsFile, `${JSON.stringify(merged.results, null, 2)}\n`);
   const file = path.join(dir, 'results.json');
@@ -110,8 +152,16 @@ export async function runReduce(
       2,
     ),
   );
+  return { file, mapResultsFile };
+}
 
-  let reduceOutcome: RunOutcome | undefined;
+/** The workflow's reduce steps, run by Prodigy with `${map.*}` filled in; undefined when none. */
+async function runReduceSteps(
+  settings: Settings,
+  wf: MapReduceWorkflow,
+  merged: Merged,
+  deps: ReduceDeps,
+): Promise<RunOutcome | undefined> {
   if (wf.reduce && wf.reduce.length > 0) {
     const exchange = await Exchange.fresh(settings, 'reduce');
     await exchange.write(
@@ -130,11 +180,20 @@ export async function runReduce(
     deps.note(
       `Running the reduce phase (${wf.reduce.length} step(s)) with Prodigy, with the totals and results of every shard. Prodigy runs reduce steps only in a MapReduce workflow, so a placeholder map phase of one empty item comes first.`,
     );
-    reduceOutcome = await deps.run(exchange.running('reduce.yml'));
+    return await deps.run(exchange.running('reduce.yml'));
   } else {
     deps.note('The workflow has no reduce steps.');
+    return undefined;
   }
+}
 
+/** What went wrong in the reduce as a whole, in words: empty when nothing did. */
+function reduceProblems(
+  merged: Merged,
+  conflicts: readonly Conflict[],
+  reduceOutcome: RunOutcome | undefined,
+): string[] {
+  const shards = merged.shards.length;
   const problems: string[] = [];
   if (reduceOutcome && reduceOutcome.status !== 'succeeded') {
     problems.push(
@@ -147,13 +206,25 @@ export async function runReduce(
       `the commits of ${conflicts.map((c) => shardLabel(c.shard, shards)).join(', ')} conflict with earlier shards`,
     );
   }
+  return problems;
+}
+
+/** The whole reduce's outcome: the reduce steps' run, judged with the items and the commits. */
+function wholeOutcome(
+  settings: Settings,
+  merged: Merged,
+  conflicts: readonly Conflict[],
+  reduceOutcome: RunOutcome | undefined,
+  times: { readonly startedAt: number; readonly endedAt: number },
+): RunOutcome {
+  const { startedAt, endedAt } = times;
+  const problems = reduceProblems(merged, conflicts, reduceOutcome);
   const status: RunStatus =
     reduceOutcome && (reduceOutcome.status === 'cancelled' || reduceOutcome.status === 'timed-out')
       ? reduceOutcome.status
       : problems.length > 0
         ? 'failed'
         : 'succeeded';
-  const endedAt = now();
   let outcome: RunOutcome = {
     ...(reduceOutcome ?? {
       runtime: settings.runtime,
@@ -171,14 +242,7 @@ export async function runReduce(
     reduceOutcome?.claude,
   ]);
   if (claude) outcome = { ...outcome, claude };
-  return {
-    outcome,
-    merged,
-    conflicts,
-    file,
-    mapResultsFile,
-    ...(reduceOutcome ? { reduceOutcome } : {}),
-  };
+  return outcome;
 }
 
 /** Results files in a path: the file itself, or every results.json below a folder. */

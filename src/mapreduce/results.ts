@@ -147,33 +147,11 @@ export function mergeResults(
         : `no shard results are for ${workflow} (found results for ${[...new Set(found.map((f) => f.results.workflow))].join(', ')})`,
     );
   }
-  // A workflow run re-run as a whole plans again, in a later attempt: its results win over the
-  // earlier attempt's. Two plans of the same attempt cannot be told apart.
-  const attemptOf = (plan: string) =>
-    Math.max(...ours.filter((f) => f.results.plan === plan).map((f) => f.results.attempt));
-  const plans = [...new Set(ours.map(({ results }) => results.plan))].sort(
-    (a, b) => attemptOf(b) - attemptOf(a),
-  );
-  if (plans.length > 1 && attemptOf(plans[0]!) === attemptOf(plans[1]!)) {
-    throw new Error(
-      `shard results of ${plans.length} different plans were found (${plans.join(', ')}); give the files of one plan in 'results'`,
-    );
-  }
-  const plan = plans[0]!;
+  const plan = newestPlan(ours);
   const planned = ours.filter(({ results }) => results.plan === plan);
   const { total, shards } = planned[0]!.results;
   const layout = layoutShards(total, { shards });
-  const newest = new Map<number, { file: string; results: ShardResults }>();
-  for (const entry of planned) {
-    const { shard, attempt } = entry.results;
-    if (entry.results.total !== total || entry.results.shards !== shards) {
-      throw new Error(
-        `${entry.file} was planned as ${entry.results.shards} shards of ${entry.results.total} items, the others as ${shards} of ${total}`,
-      );
-    }
-    const seen = newest.get(shard);
-    if (!seen || attempt > seen.results.attempt) newest.set(shard, entry);
-  }
+  const newest = newestPerShard(planned, total, shards);
   const results: AgentResult[] = [];
   const merged: MergedShard[] = [];
   for (const part of layout) {
@@ -205,6 +183,49 @@ export function mergeResults(
     results,
     shards: merged,
   };
+}
+
+/** A results file and what it holds. */
+interface Found {
+  readonly file: string;
+  readonly results: ShardResults;
+}
+
+/** The plan whose results are merged: the one of the newest attempt. */
+function newestPlan(ours: readonly Found[]): string {
+  // A workflow run re-run as a whole plans again, in a later attempt: its results win over the
+  // earlier attempt's. Two plans of the same attempt cannot be told apart.
+  const attemptOf = (plan: string) =>
+    Math.max(...ours.filter((f) => f.results.plan === plan).map((f) => f.results.attempt));
+  const plans = [...new Set(ours.map(({ results }) => results.plan))].sort(
+    (a, b) => attemptOf(b) - attemptOf(a),
+  );
+  if (plans.length > 1 && attemptOf(plans[0]!) === attemptOf(plans[1]!)) {
+    throw new Error(
+      `shard results of ${plans.length} different plans were found (${plans.join(', ')}); give the files of one plan in 'results'`,
+    );
+  }
+  return plans[0]!;
+}
+
+/** One plan's results by shard, the newest attempt of each; all must share the plan's layout. */
+function newestPerShard(
+  planned: readonly Found[],
+  total: number,
+  shards: number,
+): Map<number, Found> {
+  const newest = new Map<number, Found>();
+  for (const entry of planned) {
+    const { shard, attempt } = entry.results;
+    if (entry.results.total !== total || entry.results.shards !== shards) {
+      throw new Error(
+        `${entry.file} was planned as ${entry.results.shards} shards of ${entry.results.total} items, the others as ${shards} of ${total}`,
+      );
+    }
+    const seen = newest.get(shard);
+    if (!seen || attempt > seen.results.attempt) newest.set(shard, entry);
+  }
+  return newest;
 }
 
 /** `${map.results}` as Prodigy renders it: compact JSON, and '' for an empty list. */

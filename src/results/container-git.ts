@@ -18,7 +18,8 @@
 import { chown, copyFile, lstat, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { isSafeBranchName, runGitIn, SESSION_BRANCH, snapshot } from './git.js';
-import { readUntrustedTextIfAny, UntrustedFileError } from './untrusted.js';
+import { copyObjects, readBranches, readHead } from './container-git-files.js';
+import { readUntrustedTextIfAny } from './untrusted.js';
 
 /** Where a container finds the checkout's objects (read-only). */
 export const CONTAINER_GIT_OBJECTS = '/cook/git-objects';
@@ -27,8 +28,6 @@ export const CONTAINER_GIT_OBJECTS = '/cook/git-objects';
 export function runGitFolder(runDir: string): string {
   return path.join(runDir, 'git');
 }
-
-const HEX = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
 
 /**
  * Configuration keys the container's git gets from the checkout's: the repository's format and
@@ -173,116 +172,6 @@ async function ownLike(folder: string, uid: number, gid: number): Promise<void> 
   await walk(folder);
 }
 
-/** The loose refs and packed-refs of an untrusted git folder, read as text: refs/heads only. */
-async function readBranches(folder: string, notes: string[]): Promise<Map<string, string>> {
-  const what = "the container's git refs";
-  const branches = new Map<string, string>();
-  const packed = await readUntrustedTextIfAny(path.join(folder, 'packed-refs'), {
-    what,
-    maxBytes: 64 * 1024 * 1024,
-    root: folder,
-  }).catch((error: unknown) => {
-    notes.push((error as Error).message);
-    return undefined;
-  });
-  for (const line of (packed ?? '').split('\n')) {
-    const match = /^([0-9a-f]{40}|[0-9a-f]{64}) refs\/heads\/(.+)$/.exec(line);
-    if (match) branches.set(match[2]!, match[1]!);
-  }
-  const walk = async (dir: string, prefix: string): Promise<void> => {
-    const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
-    for (const entry of entries) {
-      const name = prefix ? `${prefix}/${entry.name}` : entry.name;
-      const full = path.join(dir, entry.name);
-      if (entry.isDirectory()) {
-        await walk(full, name);
-        continue;
-      }
-      const text = await readUntrustedTextIfAny(full, { what, maxBytes: 1024, root: folder }).catch(
-        (error: unknown) => {
-          notes.push((error as Error).message);
-          return undefined;
-        },
-      );
-      const value = text?.trim();
-      if (value !== undefined && HEX.test(value)) branches.set(name, value);
-      else if (value !== undefined) branches.delete(name);
-    }
-  };
-  const heads = path.join(folder, 'refs', 'heads');
-  const stats = await lstat(heads).catch(() => undefined);
-  if (stats?.isDirectory()) await walk(heads, '');
-  return branches;
-}
-
-/** The container's HEAD: a branch it names, or a commit. */
-type Head = { readonly branch: string } | { readonly commit: string };
-
-async function readHead(folder: string): Promise<Head | undefined> {
-  const text = await readUntrustedTextIfAny(path.join(folder, 'HEAD'), {
-    what: "the container's HEAD",
-    maxBytes: 1024,
-    root: folder,
-  }).catch(() => undefined);
-  const value = text?.trim() ?? '';
-  if (value.startsWith('ref: refs/heads/'))
-    return { branch: value.slice('ref: refs/heads/'.length) };
-  if (HEX.test(value)) return { commit: value };
-  return undefined;
-}
-
-/**
- * Copies the objects of the untrusted folder into `into`: loose objects and packs under git's
- * own names, each a regular file (never a link), up to `limitBytes` in all.
- */
-async function copyObjects(
-  from: string,
-  into: string,
-  limit: { readonly bytes: number; readonly text: string },
-): Promise<void> {
-  let total = 0;
-  const take = async (source: string, target: string): Promise<void> => {
-    const stats = await lstat(source);
-    if (!stats.isFile()) return;
-    total += stats.size;
-    if (total > limit.bytes) {
-      throw new UntrustedFileError(
-        `the commits the container made are over the transfer-limit of ${limit.text}: raise the input 'transfer-limit' to let them through`,
-      );
-    }
-    await mkdir(path.dirname(target), { recursive: true });
-    await copyFile(source, target);
-  };
-  const objects = path.join(from, 'objects');
-  const top = await lstat(objects).catch(() => undefined);
-  if (!top?.isDirectory()) return;
-  for (const entry of await readdir(objects, { withFileTypes: true })) {
-    if (entry.isDirectory() && /^[0-9a-f]{2}$/.test(entry.name)) {
-      for (const file of await readdir(path.join(objects, entry.name))) {
-        if (/^(?:[0-9a-f]{38}|[0-9a-f]{62})$/.test(file)) {
-          await take(
-            path.join(objects, entry.name, file),
-            path.join(into, 'objects', entry.name, file),
-          );
-        }
-      }
-    }
-  }
-  const pack = path.join(objects, 'pack');
-  const packStats = await lstat(pack).catch(() => undefined);
-  if (!packStats?.isDirectory()) return;
-  const names = new Set(await readdir(pack));
-  for (const name of names) {
-    const match = /^(pack-(?:[0-9a-f]{40}|[0-9a-f]{64}))\.pack$/.exec(name);
-    if (!match || !names.has(`${match[1]}.idx`)) continue;
-    await take(path.join(pack, name), path.join(into, 'objects', 'pack', name));
-    await take(
-      path.join(pack, `${match[1]}.idx`),
-      path.join(into, 'objects', 'pack', `${match[1]}.idx`),
-    );
-  }
-}
-
 /** The branches Prodigy makes for each MapReduce agent and its merge (0.4.4). */
 const PRODIGY_WORK_BRANCH = /^(prodigy-mapreduce-agent-|agent-mapreduce-|merge-prodigy-)/;
 
@@ -308,8 +197,56 @@ export async function bringBackCommits(
   await reportPlantedFiles(prepared, notes);
   const after = await readBranches(folder, notes);
   const head = await readHead(folder);
+  const wanted = wantedBranches(prepared, after, options.ownBranch, notes);
+  if (!head) {
+    notes.push(
+      "the container left HEAD at something other than a branch or a commit: the checkout's HEAD stays",
+    );
+  }
+  const detachedTip =
+    head && 'commit' in head && prepared.branch === undefined && head.commit !== prepared.headCommit
+      ? head.commit
+      : undefined;
+  if (wanted.length === 0 && detachedTip === undefined) return notes;
+
+  const quarantine = await makeQuarantine(prepared, options);
+  const targets: [string, string][] = wanted.map((name) => [name, after.get(name)!]);
+  if (detachedTip) targets.push(['', detachedTip]);
+  const fetched = await fetchChecked(workspace, quarantine, targets, notes);
+
+  let moved = false;
+  if (detachedTip && fetched.includes('')) {
+    moved = await followDetachedHead(workspace, prepared.headCommit, detachedTip, notes);
+  }
+  if (
+    prepared.branch === undefined &&
+    head &&
+    'branch' in head &&
+    head.branch === options.ownBranch &&
+    fetched.includes(options.ownBranch)
+  ) {
+    await runGitIn(workspace, ['symbolic-ref', 'HEAD', `refs/heads/${options.ownBranch}`]);
+    moved = true;
+  }
+  if (prepared.branch !== undefined && fetched.includes(prepared.branch)) moved = true;
+  // The working tree is the container's already; the index follows the new HEAD.
+  if (moved) await runGitIn(workspace, ['reset', '--quiet']);
+  await rm(quarantine, { recursive: true, force: true });
+  return notes;
+}
+
+/**
+ * The container's branches to bring back: the checked-out one and the run's own, when they moved.
+ * Every other branch that moved stays as it was, and is said (unless it is Prodigy's own).
+ */
+function wantedBranches(
+  prepared: ContainerGit,
+  after: ReadonlyMap<string, string>,
+  ownBranch: string,
+  notes: string[],
+): string[] {
   const own = (name: string) =>
-    name === options.ownBranch || (SESSION_BRANCH.test(name) && !prepared.branches.has(name));
+    name === ownBranch || (SESSION_BRANCH.test(name) && !prepared.branches.has(name));
   const wanted: string[] = [];
   for (const [name, tip] of after) {
     if (prepared.branches.get(name) === tip) continue;
@@ -325,17 +262,14 @@ export async function bringBackCommits(
       );
     }
   }
-  if (!head) {
-    notes.push(
-      "the container left HEAD at something other than a branch or a commit: the checkout's HEAD stays",
-    );
-  }
-  const detachedTip =
-    head && 'commit' in head && prepared.branch === undefined && head.commit !== prepared.headCommit
-      ? head.commit
-      : undefined;
-  if (wanted.length === 0 && detachedTip === undefined) return notes;
+  return wanted;
+}
 
+/**
+ * A fresh repository the action made, holding the container's objects beside the checkout's
+ * (as alternates): the only place the workspace fetches from.
+ */
+async function makeQuarantine(prepared: ContainerGit, options: BringBackOptions): Promise<string> {
   const quarantine = path.join(options.runDir, 'git-import');
   await rm(quarantine, { recursive: true, force: true });
   await runGitIn(undefined, ['init', '--quiet', '--bare', quarantine]);
@@ -345,11 +279,21 @@ export async function bringBackCommits(
   );
   const shallow = path.join(prepared.gitDir, 'shallow');
   if (await exists(shallow)) await copyFile(shallow, path.join(quarantine, 'shallow'));
-  await copyObjects(folder, quarantine, options.limit);
+  await copyObjects(prepared.folder, quarantine, options.limit);
+  return quarantine;
+}
 
+/**
+ * Each target (a branch, or '' for the detached HEAD, at its tip) fetched from the quarantine
+ * into the checkout, checked object by object and never forced; returns the names fetched.
+ */
+async function fetchChecked(
+  workspace: string,
+  quarantine: string,
+  targets: readonly (readonly [string, string])[],
+  notes: string[],
+): Promise<string[]> {
   const fetched: string[] = [];
-  const targets: [string, string][] = wanted.map((name) => [name, after.get(name)!]);
-  if (detachedTip) targets.push(['', detachedTip]);
   for (const [index, [name, tip]] of targets.entries()) {
     const ref = `refs/import/${index}`;
     try {
@@ -374,43 +318,37 @@ export async function bringBackCommits(
       );
     }
   }
+  return fetched;
+}
 
-  let moved = false;
-  if (detachedTip && fetched.includes('')) {
-    const ahead = await runGitIn(workspace, [
-      'merge-base',
-      '--is-ancestor',
-      prepared.headCommit,
-      detachedTip,
-    ]).then(
-      () => true,
-      () => false,
+/**
+ * The checkout's detached HEAD moved to the container's, fetched, when it follows the checkout's;
+ * returns whether it moved. The fetched ref is removed either way.
+ */
+async function followDetachedHead(
+  workspace: string,
+  headCommit: string,
+  detachedTip: string,
+  notes: string[],
+): Promise<boolean> {
+  const ahead = await runGitIn(workspace, [
+    'merge-base',
+    '--is-ancestor',
+    headCommit,
+    detachedTip,
+  ]).then(
+    () => true,
+    () => false,
+  );
+  if (ahead) {
+    await runGitIn(workspace, ['update-ref', '--no-deref', 'HEAD', detachedTip]);
+  } else {
+    notes.push(
+      `the container left HEAD at ${detachedTip.slice(0, 12)}, which does not follow the checkout's HEAD: left as it was`,
     );
-    if (ahead) {
-      await runGitIn(workspace, ['update-ref', '--no-deref', 'HEAD', detachedTip]);
-      moved = true;
-    } else {
-      notes.push(
-        `the container left HEAD at ${detachedTip.slice(0, 12)}, which does not follow the checkout's HEAD: left as it was`,
-      );
-    }
-    await runGitIn(workspace, ['update-ref', '-d', 'refs/cook-import/head']).catch(() => undefined);
   }
-  if (
-    prepared.branch === undefined &&
-    head &&
-    'branch' in head &&
-    head.branch === options.ownBranch &&
-    fetched.includes(options.ownBranch)
-  ) {
-    await runGitIn(workspace, ['symbolic-ref', 'HEAD', `refs/heads/${options.ownBranch}`]);
-    moved = true;
-  }
-  if (prepared.branch !== undefined && fetched.includes(prepared.branch)) moved = true;
-  // The working tree is the container's already; the index follows the new HEAD.
-  if (moved) await runGitIn(workspace, ['reset', '--quiet']);
-  await rm(quarantine, { recursive: true, force: true });
-  return notes;
+  await runGitIn(workspace, ['update-ref', '-d', 'refs/cook-import/head']).catch(() => undefined);
+  return ahead;
 }
 
 /** What the workload changed in its git folder's configuration or hooks: dropped, and said so. */

@@ -4,7 +4,7 @@
  * the engine's, relay its output to the end, clean up; then collect what it made (its commits,
  * what Claude used) and describe what happened. The parts are in engine/.
  */
-import { chmod, mkdir, readFile, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { Settings } from './config/settings.js';
 import { watchBudget } from './engine/budget-watch.js';
@@ -15,28 +15,21 @@ import {
   type Verdict,
   withDeadline,
 } from './engine/deadline.js';
+import { collect, mergingWithGit, prepareHost } from './engine/collect.js';
 import { OutputRelay } from './engine/relay.js';
-import { heldToLimits, judge, peakAtLimit } from './engine/verdict.js';
+import { judge, peakAtLimit } from './engine/verdict.js';
 import type { LogSink } from './logs/log-sink.js';
 import type { RunOutcome, RunStatus } from './engine/outcome.js';
-import {
-  bringBackCommits,
-  type ContainerGit,
-  prepareContainerGit,
-} from './results/container-git.js';
-import { type GitSnapshot, gitResult, snapshot } from './results/git.js';
+import { type ContainerGit, prepareContainerGit } from './results/container-git.js';
 import { type GitGuard, guardGitFiles } from './results/git-guard.js';
-import { CLAUDE_FOLDER, runBranch } from './workflow/prodigy.js';
-import { withGitMerge } from './workflow/derive.js';
-import { Exchange } from './engine/exchange.js';
-import { type ClaudeUsage, NO_CLAUDE, readClaudeRecords } from './results/claude-records.js';
+import { CLAUDE_FOLDER } from './workflow/prodigy.js';
+import { type ClaudeUsage, readClaudeRecords } from './results/claude-records.js';
 import {
   budgetOf,
   type ClaudeBudget,
   hasLimits,
   type PassedLimit,
 } from './results/claude-budget.js';
-import { inert } from './logs/inert.js';
 import { buildRunSpec, prodigyHomeOnHost, runToolsDir } from './runtime/spec.js';
 import type {
   ContainerRuntime,
@@ -189,17 +182,6 @@ function outcomeOf(
     ...(collected.claude ? { claude: collected.claude } : {}),
     ...(collected.warnings.length > 0 ? { warnings: collected.warnings } : {}),
   };
-}
-
-/** The run's folder and Prodigy's records; the checkout's git state before a Prodigy run. */
-async function prepareHost(settings: Settings): Promise<GitSnapshot | undefined> {
-  await mkdir(settings.runDir, { recursive: true });
-  if (settings.workload.kind !== 'prodigy') return undefined;
-  const home = prodigyHomeOnHost(settings);
-  await mkdir(home, { recursive: true });
-  // The workload may run as another user than the action; it must still write its records.
-  await chmod(home, 0o777);
-  return snapshot(settings.workspace);
 }
 
 /** prepare → start → await the verdict → stop → relay to the end → what it used; then clean up. */
@@ -369,91 +351,6 @@ async function cleanUp(context: RunContext, ran: Ran): Promise<void> {
     );
   }
   ran.phases.cleanup_seconds = (context.now() - cleanupStart) / 1000;
-}
-
-/**
- * Once nothing of the workload runs: its git files are undone, then its commits come in; what
- * Claude used is read, and held to the step's caps.
- */
-async function collect(context: RunContext, ran: Ran, gitBefore: GitSnapshot | undefined) {
-  const { settings, sink } = context;
-  let status = ran.status ?? 'failed';
-  let reason = ran.reason;
-  const restored = await restoreGit(settings, ran.guard, ran.containerGit);
-  for (const note of restored.notes) sink.note(`Warning: ${note}`);
-  if (restored.error) {
-    sink.note(restored.error);
-    if (status === 'succeeded') {
-      status = 'failed';
-      reason = restored.error;
-    }
-  }
-  const git = gitBefore
-    ? await gitResult(settings.workspace, gitBefore).catch(() => undefined)
-    : undefined;
-  let claude: ClaudeUsage | undefined;
-  if (settings.workload.kind === 'prodigy') {
-    const records = await readClaudeRecords(context.claudeDir).catch((error: unknown) => ({
-      skipped: [(error as Error).message],
-      usage: undefined,
-    }));
-    for (const why of records.skipped) {
-      sink.note(`Warning: one of Claude's session logs was left out of its figures: ${inert(why)}`);
-    }
-    // A pod stopped at a cap may not hand its records back: what was seen of them then counts.
-    claude = records.usage ?? ran.lastSeen ?? NO_CLAUDE;
-    if (context.claude && !ran.stoppedBy) {
-      context.claude.budget.record(context.claude.key, claude);
-      ({ status, reason } = heldToLimits(context.claude.budget, status, reason));
-    }
-  }
-  return { status, reason, git, claude, warnings: restored.notes };
-}
-
-async function restoreGit(
-  settings: Settings,
-  saved: GitGuard | undefined,
-  prepared: ContainerGit | undefined,
-): Promise<{ notes: string[]; error?: string }> {
-  const notes: string[] = [];
-  try {
-    if (saved) notes.push(...(await saved.restore()));
-    if (prepared) {
-      notes.push(
-        ...(await bringBackCommits(prepared, {
-          workspace: settings.workspace,
-          runDir: settings.runDir,
-          ownBranch: runBranch(settings.runId),
-          limit: settings.transferLimit,
-        })),
-      );
-    }
-  } catch (error) {
-    return {
-      notes,
-      error: `Bringing back the run's commits failed: ${(error as Error).message}`,
-    };
-  }
-  return { notes };
-}
-
-/**
- * With git-merge, a workflow without a `merge:` of its own runs as a copy that has git's (a
- * derived workflow, as the shards' are); one with its own runs as it is.
- */
-async function mergingWithGit(settings: Settings, note: (m: string) => void): Promise<Settings> {
-  const workload = settings.workload;
-  if (workload.kind !== 'prodigy' || !workload.gitMerge || workload.derived) return settings;
-  const text = await readFile(path.join(settings.workspace, workload.workflow), 'utf8');
-  const derived = withGitMerge(text);
-  if (derived === undefined) return settings;
-  await mkdir(settings.runDir, { recursive: true });
-  const exchange = await Exchange.fresh(settings, 'merge');
-  await exchange.write('workflow.yml', derived);
-  note(
-    `git-merge: ${workload.workflow} has no merge block, so Prodigy's session is merged with git.`,
-  );
-  return exchange.running('workflow.yml');
 }
 
 function formatSeconds(seconds: number): string {

@@ -11,7 +11,7 @@ import { LogSink, type TextWriter } from './logs/log-sink.js';
 import type { Masker } from './logs/masker.js';
 import type { CommandGuard } from './logs/stop-commands.js';
 import type { RunOutcome } from './engine/outcome.js';
-import { TAIL_LINES } from './report/summary.js';
+import { TAIL_LINES } from './report/summary-blocks.js';
 import { createRuntime } from './runtime/factory.js';
 import type { ContainerRuntime } from './runtime/types.js';
 

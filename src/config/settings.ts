@@ -34,15 +34,6 @@ import {
   type Workload,
 } from './workload.js';
 
-export {
-  type ContainerSettings,
-  NETWORKS,
-  type NetworkMode,
-  PULL_POLICIES,
-  type PullPolicy,
-} from './container-settings.js';
-export type { ClaudeLimits, Workload } from './workload.js';
-
 export const RUNTIMES = ['docker', 'kubernetes', 'local'] as const;
 export type RuntimeKind = (typeof RUNTIMES)[number];
 

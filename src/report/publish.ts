@@ -10,9 +10,10 @@ import {
   publishRunArtifact,
   type PublishedRunArtifact,
   type RunArtifactAnnounce,
-  type RunPart,
 } from './run-artifact.js';
-import { type ArtifactPointer, shortSummary, type SummaryParts } from './summary.js';
+import { type RunPart } from './artifact-staging.js';
+import { shortSummary } from './summary.js';
+import { type ArtifactPointer, type SummaryParts } from './summary-blocks.js';
 
 export interface ReportInput {
   /** Everything measured: the artifact's metrics.json. */

@@ -31,14 +31,6 @@ import { type RunPart, stageRunArtifact } from './artifact-staging.js';
 import { uploadArtifact } from './artifacts.js';
 import { formatBytes } from '../config/parse.js';
 
-export { type RefusedPattern, resolveArtifactGlobs, type ResolvedGlobs } from './artifact-globs.js';
-export {
-  type RunPart,
-  type StagedArtifact,
-  type StageInput,
-  stageRunArtifact,
-} from './artifact-staging.js';
-
 /** What the run's artifact needs to know of the settings; a whole Settings will do. */
 export interface RunArtifactSettings extends Pick<
   Settings,

@@ -28,17 +28,6 @@ import {
   usageCells,
 } from './summary-blocks.js';
 
-export {
-  type ArtifactPointer,
-  escapeHtml,
-  escapeMarkdown,
-  formatCost,
-  formatSeconds,
-  SUMMARY_LIMIT_BYTES,
-  type SummaryParts,
-  TAIL_LINES,
-} from './summary-blocks.js';
-
 /** Item rows shown before the rest is folded away. */
 export const ITEM_ROWS_SHOWN = 50;
 const ERROR_CHARS = 300;

@@ -12,7 +12,7 @@
  * not a workload that lies about itself (SECURITY.md).
  */
 import { Inputs } from '../config/names.js';
-import type { ClaudeLimits } from '../config/settings.js';
+import type { ClaudeLimits } from '../config/workload.js';
 import type { ClaudeFigures } from './claude-records.js';
 
 /** A cap the step's total went past, in words that name the input. */

@@ -3,7 +3,7 @@
  * cook.ts knows nothing else about Docker, Kubernetes or processes.
  */
 import type { CpuQuantity, GpuRequest, MemoryQuantity } from '../config/parse.js';
-import type { NetworkMode, PullPolicy } from '../config/settings.js';
+import type { NetworkMode, PullPolicy } from '../config/container-settings.js';
 import type { StreamName } from '../logs/log-sink.js';
 
 /** What to run, in terms every runtime understands. Built by spec.ts from Settings. */

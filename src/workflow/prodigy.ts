@@ -3,7 +3,7 @@
  * (Prodigy 0.4.4, as read from its source).
  */
 import path from 'node:path';
-import type { ClaudeLimits } from '../config/settings.js';
+import type { ClaudeLimits } from '../config/workload.js';
 
 /**
  * Runs before Prodigy, in the workload's shell.

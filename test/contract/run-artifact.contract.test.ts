@@ -21,9 +21,9 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import {
   artifactName,
   publishRunArtifact,
-  resolveArtifactGlobs,
   type RunArtifactSettings,
 } from '../../src/report/run-artifact.js';
+import { resolveArtifactGlobs } from '../../src/report/artifact-globs.js';
 import { ArtifactService } from '../support/artifact-service.js';
 import { Masker } from '../../src/logs/masker.js';
 

@@ -16,7 +16,7 @@ import type {
   V1VolumeMount,
 } from '@kubernetes/client-node';
 import type { KubernetesTarget } from '../../config/kubernetes.js';
-import type { PullPolicy } from '../../config/settings.js';
+import type { PullPolicy } from '../../config/container-settings.js';
 import type { ContainerSpec, RunSpec } from '../types.js';
 import { CONTROL_DIR, KEEPER_CONTAINER, KEEPER_SCRIPT, READY_MARKER } from './keeper.js';
 import { usageWrapper } from '../usage.js';

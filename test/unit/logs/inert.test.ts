@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { inert } from '../../../src/logs/inert.js';
-import { escapeHtml, escapeMarkdown } from '../../../src/report/summary.js';
+import { escapeHtml, escapeMarkdown } from '../../../src/report/summary-blocks.js';
 import { parseCommand, parseLegacyCommand } from '../../harness/workflow-command.js';
 
 const registered = () => true;

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { judge } from '../../../src/engine/verdict.js';
 import type { RunOutcome } from '../../../src/engine/outcome.js';
 import { metrics, outcomeOutputs } from '../../../src/report/outputs.js';
-import { escapeMarkdown, runSummary } from '../../../src/report/summary.js';
+import { runSummary } from '../../../src/report/summary.js';
+import { escapeMarkdown } from '../../../src/report/summary-blocks.js';
 
 const outcome: RunOutcome = {
   status: 'failed',

@@ -9,8 +9,8 @@ import {
   mapReduceSummary,
   type MapReduceFacts,
   type ShardFacts,
-  SUMMARY_LIMIT_BYTES,
 } from '../../../src/report/summary.js';
+import { SUMMARY_LIMIT_BYTES } from '../../../src/report/summary-blocks.js';
 import { closeRenderer, renderSummary } from '../../support/render.js';
 
 afterAll(closeRenderer);

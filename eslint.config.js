@@ -9,7 +9,7 @@ export default tseslint.config(
   {
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
-      // Only Error values are thrown (STYLE.md habit 6).
+      // Only Error values are thrown: a catch can always read a message and a stack.
       'no-throw-literal': 'error',
     },
   },

@@ -118,7 +118,10 @@ export class StatsFollower {
   async stop(): Promise<ResourceUsage | undefined> {
     this.stopped = true;
     if (this.stream) destroy(this.stream);
-    await Promise.race([this.ended, new Promise((resolve) => setTimeout(resolve, 1000))]);
+    // The wait's timer is cleared: a timer left behind would keep the process alive a second.
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.ended, new Promise((resolve) => (timer = setTimeout(resolve, 1000)))]);
+    clearTimeout(timer);
     return this.accumulator.usage();
   }
 }

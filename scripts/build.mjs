@@ -1,9 +1,11 @@
 // Rebuilds dist/: one self-contained ESM bundle of src/entries.ts (dist/cook/), and per entry
 // point a two-line dist/<entry>/index.js that calls its function, as the runner and the CLI
-// execute them. One bundle, not one per entry: the same 20 MB would otherwise be committed
-// five times.
+// execute them. One bundle, not one per entry: the same code would otherwise be committed five
+// times. What only some runs need (each runtime and its client library, the artifact and GitHub
+// clients) is imported dynamically, so ncc puts it in chunks (dist/cook/<n>.index.js) that load
+// only when a run asks for them.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 
 const entries = {
   main: 'main();',
@@ -29,14 +31,29 @@ execFileSync(
   { stdio: 'inherit' },
 );
 // ncc emits ESM for an ESM package, but ssh2 (through dockerode) carries emscripten code that
-// reads __dirname, which ESM lacks; define it once at the top of the bundle.
-const bundle = 'dist/cook/index.js';
-writeFileSync(
-  bundle,
+// reads __dirname, which ESM lacks; define it once at the top of the bundle and of each chunk
+// (the code each runtime needs is a chunk of its own, loaded only by a run that uses it).
+const header =
   "import { fileURLToPath as __cookFileURLToPath } from 'node:url';\n" +
-    "const __dirname = __cookFileURLToPath(new URL('.', import.meta.url));\n" +
-    readFileSync(bundle, 'utf8'),
-);
+  "const __dirname = __cookFileURLToPath(new URL('.', import.meta.url));\n";
+for (const file of readdirSync('dist/cook').filter((name) => name.endsWith('.js'))) {
+  const bundle = `dist/cook/${file}`;
+  writeFileSync(bundle, header + readFileSync(bundle, 'utf8'));
+}
+// Files ncc copies beside the bundle for code paths a run never takes: Docker's BuildKit
+// session protocol (auth.proto, buildkit_status.proto: dockerode's image builds), gRPC's channelz
+// and xDS load balancing (proto/, xds/, protoc-gen-validate/), and ssh2's PuTTY agent for
+// Windows (pagent.exe). Out, so the committed dist/ holds only what runs.
+for (const unused of [
+  'auth.proto',
+  'buildkit_status.proto',
+  'proto',
+  'xds',
+  'protoc-gen-validate',
+  'pagent.exe',
+]) {
+  rmSync(`dist/cook/${unused}`, { recursive: true, force: true });
+}
 for (const [entry, call] of Object.entries(entries)) {
   const name = call.slice(0, call.indexOf('('));
   mkdirSync(`dist/${entry}`, { recursive: true });

@@ -2,9 +2,6 @@
 import * as core from '@actions/core';
 import { say } from './step.js';
 import { readRunState } from './config/action.js';
-import { createKubernetesRuntime } from './runtime/kubernetes/kubernetes-runtime.js';
-import { createDockerRuntime } from './runtime/docker/docker-runtime.js';
-import { createLocalRuntime } from './runtime/local/local-runtime.js';
 
 export async function runPost(): Promise<void> {
   const state = readRunState((value) => core.setSecret(value));
@@ -12,11 +9,17 @@ export async function runPost(): Promise<void> {
     say('Nothing to clean up: the main step created nothing.');
     return;
   }
+  // Only the runtime the run used is loaded.
   let runtime;
-  if (state.runtime === 'local') runtime = createLocalRuntime({});
+  if (state.runtime === 'local')
+    runtime = (await import('./runtime/local/local-runtime.js')).createLocalRuntime({});
   else if (state.kubernetes) {
+    const { createKubernetesRuntime } = await import('./runtime/kubernetes/kubernetes-runtime.js');
     runtime = createKubernetesRuntime({ target: state.kubernetes });
-  } else if (state.docker) runtime = createDockerRuntime(state.docker);
+  } else if (state.docker)
+    runtime = (await import('./runtime/docker/docker-runtime.js')).createDockerRuntime(
+      state.docker,
+    );
   else {
     say(`Nothing to clean up for runtime '${state.runtime}'.`);
     return;

@@ -12,7 +12,7 @@ import type { Masker } from './logs/masker.js';
 import type { CommandGuard } from './logs/stop-commands.js';
 import type { RunOutcome } from './engine/outcome.js';
 import { TAIL_LINES } from './report/summary-blocks.js';
-import { createRuntime } from './runtime/factory.js';
+import { loadRuntimes } from './runtime/factory.js';
 import type { ContainerRuntime } from './runtime/types.js';
 
 export interface RunOptions {
@@ -65,7 +65,7 @@ export async function runLogged(
   });
   try {
     const outcome = await cook(settings, {
-      runtime: options.runtime ?? createRuntime(settings),
+      runtime: options.runtime ?? (await loadRuntimes(settings)).single(),
       sink,
       signal: options.signal,
       ...(options.onStarted ? { onStarted: options.onStarted } : {}),

@@ -1,3 +1,5 @@
+import { fileURLToPath as __cookFileURLToPath } from 'node:url';
+const __dirname = __cookFileURLToPath(new URL('.', import.meta.url));
 export const id = 351;
 export const ids = [351];
 export const modules = {

@@ -26,7 +26,7 @@ import { outcomeOutputs } from '../report/outputs.js';
 import { publishReport, type ReportInput } from '../report/publish.js';
 import { planSummary } from '../report/summary.js';
 import { runLogged } from '../run.js';
-import { createShardRuntimes } from '../runtime/factory.js';
+import { loadRuntimes } from '../runtime/factory.js';
 import type { ContainerRuntime } from '../runtime/types.js';
 import { shardLabel } from '../workflow/shards.js';
 import type { Host } from './host.js';
@@ -155,12 +155,13 @@ async function fanOutWithFolds(host: Host, shardCount: number): Promise<FanOut> 
   let runtimeFor: ((index: number) => ContainerRuntime) | undefined;
   let count = 0;
   const prefix = (index: number) => `[shard ${index + 1}/${count}] `;
+  const runtimes = await loadRuntimes(host.settings);
   return fanOut(host.settings, shardCount, {
     run: (settings) => host.run(settings),
     signal: host.signal,
     planned: (planned) => {
       count = planned.plan.shards.length;
-      runtimeFor = createShardRuntimes(host.settings, count, count);
+      runtimeFor = runtimes.shards(count, count);
       folds = new ShardFolds(
         host.stdout,
         planned.plan.shards.map(

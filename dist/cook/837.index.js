@@ -583,8 +583,9 @@ function buildJobObjects(spec, options) {
         ? { key: 'workflow.yml', name: configMapName(id), argIndex: spec.workflowFile.argIndex }
         : undefined;
     const pod = podSpec(spec, options.target, { secret: secretName(id), workflowFile });
-    const job = jobObject(spec, options, { name, labels }, pod);
     const secret = runSecret(spec, { name: secretName(id), namespace: options.namespace, labels });
+    const suspended = secret !== undefined || workflowFile !== undefined;
+    const job = jobObject(spec, options, { name, labels, suspended }, pod);
     return {
         job: options.target.podTemplate ? withPodTemplate(job, options.target.podTemplate) : job,
         ...(secret ? { secret } : {}),
@@ -615,9 +616,9 @@ function jobObject(spec, options, metadata, pod) {
             },
         },
         spec: {
-            // Created suspended: the Secret it needs is created next, owned by the Job, and only then
-            // does the Job start its pod.
-            suspend: true,
+            // Created suspended when its pod needs a Secret or a ConfigMap: they are created next,
+            // owned by the Job, and only then does the Job start its pod.
+            suspend: metadata.suspended,
             ttlSecondsAfterFinished: options.target.ttlSecondsAfterFinished,
             ...(spec.timeoutMs === undefined
                 ? {}
@@ -676,17 +677,64 @@ function describePermission(p) {
     const resource = `${p.resource}${p.subresource ? `/${p.subresource}` : ''}`;
     return `${p.verb} ${p.group ? `${resource}.${p.group}` : resource}`;
 }
+/**
+ * Whether a rule grants the permission, as RBAC matches it: `*` for any verb, group or resource,
+ * `*\/sub` for a subresource of any resource. A rule limited to some names does not count: the
+ * run creates and lists objects it cannot name in advance.
+ */
+function ruleGrants(rule, p) {
+    if (rule.resourceNames && rule.resourceNames.length > 0)
+        return false;
+    const resource = p.subresource ? `${p.resource}/${p.subresource}` : p.resource;
+    const resources = rule.resources ?? [];
+    return ((rule.verbs.includes('*') || rule.verbs.includes(p.verb)) &&
+        ((rule.apiGroups ?? []).includes('*') || (rule.apiGroups ?? []).includes(p.group)) &&
+        (resources.includes('*') ||
+            resources.includes(resource) ||
+            (p.subresource !== undefined && resources.includes(`*/${p.subresource}`))));
+}
+/**
+ * The API server answers, and the credentials may do all the run needs. One rules review lists
+ * what they may do in the namespace; only when its answer is incomplete (an authorizer that
+ * cannot list its rules, such as a webhook) is each permission it does not show asked about alone.
+ */
 async function preflight(cluster) {
-    let version;
+    const [version, rules] = await Promise.all([serverVersion(cluster), rulesReview(cluster)]);
+    const unshown = REQUIRED_PERMISSIONS.filter((p) => !rules.resourceRules.some((rule) => ruleGrants(rule, p)));
+    const missing = rules.incomplete ? await notAllowed(cluster, unshown) : unshown;
+    if (missing.length > 0) {
+        throw new Error(`The credentials may not do everything the run needs in namespace ${cluster.namespace}; missing: ${missing.map(describePermission).join(', ')}. ` +
+            'Bind a Role like deploy/kubernetes/role.yaml to them.');
+    }
+    return version;
+}
+async function serverVersion(cluster) {
     try {
         const info = await withRetries('Asking the API server for its version', () => cluster.version.getCode(), 2);
-        version = info.gitVersion;
+        return info.gitVersion;
     }
     catch (error) {
         throw new Error(`The Kubernetes API server at ${cluster.server} does not answer: ${error.message}`, { cause: error });
     }
-    const missing = [];
-    await Promise.all(REQUIRED_PERMISSIONS.map(async (p) => {
+}
+async function rulesReview(cluster) {
+    const review = await withRetries('Checking permissions', () => cluster.authorization.createSelfSubjectRulesReview({
+        body: {
+            apiVersion: 'authorization.k8s.io/v1',
+            kind: 'SelfSubjectRulesReview',
+            spec: { namespace: cluster.namespace },
+        },
+    })).catch((error) => {
+        throw new Error(`Checking permissions: ${apiMessage(error)}`, { cause: error });
+    });
+    return {
+        resourceRules: review.status?.resourceRules ?? [],
+        incomplete: review.status?.incomplete ?? true,
+    };
+}
+/** The permissions an access review each says are not allowed, in the order given. */
+async function notAllowed(cluster, permissions) {
+    const allowed = await Promise.all(permissions.map(async (p) => {
         const review = await withRetries(`Checking permission to ${describePermission(p)}`, () => cluster.authorization.createSelfSubjectAccessReview({
             body: {
                 apiVersion: 'authorization.k8s.io/v1',
@@ -704,16 +752,9 @@ async function preflight(cluster) {
         })).catch((error) => {
             throw new Error(`Checking permissions: ${apiMessage(error)}`, { cause: error });
         });
-        if (!review.status?.allowed)
-            missing.push(describePermission(p));
+        return review.status?.allowed === true;
     }));
-    if (missing.length > 0) {
-        const order = REQUIRED_PERMISSIONS.map(describePermission);
-        missing.sort((a, b) => order.indexOf(a) - order.indexOf(b));
-        throw new Error(`The credentials may not do everything the run needs in namespace ${cluster.namespace}; missing: ${missing.join(', ')}. ` +
-            'Bind a Role like deploy/kubernetes/role.yaml to them.');
-    }
-    return version;
+    return permissions.filter((_, index) => !allowed[index]);
 }
 
 // EXTERNAL MODULE: external "node:stream"
@@ -2018,9 +2059,10 @@ class KubernetesRuntime {
         return `Connected to ${cluster.server} (Kubernetes ${version}), namespace ${cluster.namespace}; the credentials may do all the run needs.`;
     }
     async start(spec) {
-        const name = await this.createJob(spec);
+        const { name, suspended } = await this.createJob(spec);
         const workload = this.follow(name, spec, this.log);
-        await this.unsuspend(name);
+        if (suspended)
+            await this.unsuspend(name);
         return workload;
     }
     /**
@@ -2033,10 +2075,11 @@ class KubernetesRuntime {
             for (const log of logs)
                 log(message);
         };
-        const name = await this.createJob(specs[0], indexed);
+        const { name, suspended } = await this.createJob(specs[0], indexed);
         logs.forEach((log, index) => log(`Index ${index} of Indexed Job ${name} runs this shard (${indexed.parallelism} at a time).`));
         const workloads = specs.map((spec, index) => this.follow(name, spec, logs[index], index));
-        await this.unsuspend(name);
+        if (suspended)
+            await this.unsuspend(name);
         return workloads;
     }
     follow(name, spec, log, index) {
@@ -2060,30 +2103,36 @@ class KubernetesRuntime {
             body: [{ op: 'replace', path: '/spec/suspend', value: false }],
         }));
     }
-    /** Creates the Job suspended, then its Secret and ConfigMap, owned by it. */
+    /**
+     * Creates the Job, then its Secret and ConfigMap at once, owned by it: three round trips with
+     * the start, one when the pod needs neither (the Job then starts at once).
+     */
     async createJob(spec, indexed) {
         if (this.closed)
             throw new Error('The run was cleaned up; nothing more is created.');
         const cluster = this.connected();
-        const { job, secret, configMap } = buildJobObjects(spec, this.jobOptions(cluster.namespace, spec, indexed));
+        const { namespace } = cluster;
+        const { job, secret, configMap } = buildJobObjects(spec, this.jobOptions(namespace, spec, indexed));
         const name = job.metadata.name;
-        const created = await withRetries(`Creating Job ${name}`, () => cluster.batch.createNamespacedJob({ namespace: cluster.namespace, body: job }));
+        const created = await withRetries(`Creating Job ${name}`, () => cluster.batch.createNamespacedJob({ namespace, body: job }));
         this.created.job = name;
-        this.log(`Created Job ${name} in namespace ${cluster.namespace}.`);
+        this.log(`Created Job ${name} in namespace ${namespace}.`);
         const owner = [
             { apiVersion: 'batch/v1', kind: 'Job', name, uid: created.metadata.uid, controller: false },
         ];
-        if (secret) {
-            secret.metadata.ownerReferences = owner;
-            await withRetries(`Creating Secret ${secret.metadata.name}`, () => cluster.core.createNamespacedSecret({ namespace: cluster.namespace, body: secret }));
-            this.created.secret = secret.metadata.name;
-        }
-        if (configMap) {
-            configMap.metadata.ownerReferences = owner;
-            await withRetries(`Creating ConfigMap ${configMap.metadata.name}`, () => cluster.core.createNamespacedConfigMap({ namespace: cluster.namespace, body: configMap }));
-            this.created.configMap = configMap.metadata.name;
-        }
-        return name;
+        await Promise.all([
+            secret &&
+                withRetries(`Creating Secret ${secret.metadata.name}`, () => cluster.core.createNamespacedSecret({
+                    namespace,
+                    body: { ...secret, metadata: { ...secret.metadata, ownerReferences: owner } },
+                })).then(() => (this.created.secret = secret.metadata.name)),
+            configMap &&
+                withRetries(`Creating ConfigMap ${configMap.metadata.name}`, () => cluster.core.createNamespacedConfigMap({
+                    namespace,
+                    body: { ...configMap, metadata: { ...configMap.metadata, ownerReferences: owner } },
+                })).then(() => (this.created.configMap = configMap.metadata.name)),
+        ]);
+        return { name, suspended: job.spec?.suspend === true };
     }
     async cleanup() {
         this.closed = true;

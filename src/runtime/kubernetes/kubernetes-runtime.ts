@@ -75,9 +75,9 @@ export class KubernetesRuntime implements ContainerRuntime {
   }
 
   async start(spec: RunSpec): Promise<RunningWorkload> {
-    const name = await this.createJob(spec);
+    const { name, suspended } = await this.createJob(spec);
     const workload = this.follow(name, spec, this.log);
-    await this.unsuspend(name);
+    if (suspended) await this.unsuspend(name);
     return workload;
   }
 
@@ -94,14 +94,14 @@ export class KubernetesRuntime implements ContainerRuntime {
     this.log = (message) => {
       for (const log of logs) log(message);
     };
-    const name = await this.createJob(specs[0]!, indexed);
+    const { name, suspended } = await this.createJob(specs[0]!, indexed);
     logs.forEach((log, index) =>
       log(
         `Index ${index} of Indexed Job ${name} runs this shard (${indexed.parallelism} at a time).`,
       ),
     );
     const workloads = specs.map((spec, index) => this.follow(name, spec, logs[index]!, index));
-    await this.unsuspend(name);
+    if (suspended) await this.unsuspend(name);
     return workloads;
   }
 
@@ -135,38 +135,47 @@ export class KubernetesRuntime implements ContainerRuntime {
     );
   }
 
-  /** Creates the Job suspended, then its Secret and ConfigMap, owned by it. */
-  private async createJob(spec: RunSpec, indexed?: IndexedOptions): Promise<string> {
+  /**
+   * Creates the Job, then its Secret and ConfigMap at once, owned by it: three round trips with
+   * the start, one when the pod needs neither (the Job then starts at once).
+   */
+  private async createJob(
+    spec: RunSpec,
+    indexed?: IndexedOptions,
+  ): Promise<{ name: string; suspended: boolean }> {
     if (this.closed) throw new Error('The run was cleaned up; nothing more is created.');
     const cluster = this.connected();
+    const { namespace } = cluster;
     const { job, secret, configMap } = buildJobObjects(
       spec,
-      this.jobOptions(cluster.namespace, spec, indexed),
+      this.jobOptions(namespace, spec, indexed),
     );
     const name = job.metadata!.name!;
     const created = await withRetries(`Creating Job ${name}`, () =>
-      cluster.batch.createNamespacedJob({ namespace: cluster.namespace, body: job }),
+      cluster.batch.createNamespacedJob({ namespace, body: job }),
     );
     this.created.job = name;
-    this.log(`Created Job ${name} in namespace ${cluster.namespace}.`);
+    this.log(`Created Job ${name} in namespace ${namespace}.`);
     const owner = [
       { apiVersion: 'batch/v1', kind: 'Job', name, uid: created.metadata!.uid!, controller: false },
     ];
-    if (secret) {
-      secret.metadata!.ownerReferences = owner;
-      await withRetries(`Creating Secret ${secret.metadata!.name}`, () =>
-        cluster.core.createNamespacedSecret({ namespace: cluster.namespace, body: secret }),
-      );
-      this.created.secret = secret.metadata!.name!;
-    }
-    if (configMap) {
-      configMap.metadata!.ownerReferences = owner;
-      await withRetries(`Creating ConfigMap ${configMap.metadata!.name}`, () =>
-        cluster.core.createNamespacedConfigMap({ namespace: cluster.namespace, body: configMap }),
-      );
-      this.created.configMap = configMap.metadata!.name!;
-    }
-    return name;
+    await Promise.all([
+      secret &&
+        withRetries(`Creating Secret ${secret.metadata!.name}`, () =>
+          cluster.core.createNamespacedSecret({
+            namespace,
+            body: { ...secret, metadata: { ...secret.metadata, ownerReferences: owner } },
+          }),
+        ).then(() => (this.created.secret = secret.metadata!.name!)),
+      configMap &&
+        withRetries(`Creating ConfigMap ${configMap.metadata!.name}`, () =>
+          cluster.core.createNamespacedConfigMap({
+            namespace,
+            body: { ...configMap, metadata: { ...configMap.metadata, ownerReferences: owner } },
+          }),
+        ).then(() => (this.created.configMap = configMap.metadata!.name!)),
+    ]);
+    return { name, suspended: job.spec?.suspend === true };
   }
 
   async cleanup(): Promise<void> {

@@ -1,8 +1,9 @@
 /**
- * RunSpec → the Kubernetes objects of one run: a Job (created suspended, its pod in
- * pod-spec.ts), the Secret holding its secret environment and the registry credentials
- * (secret.ts), and the ConfigMap holding the workflow file, both owned by the Job so they go
- * with it. Pure: the same spec always gives the same objects, which is what dry-run prints.
+ * RunSpec → the Kubernetes objects of one run: a Job (its pod in pod-spec.ts), the Secret
+ * holding its secret environment and the registry credentials (secret.ts), and the ConfigMap
+ * holding the workflow file, both owned by the Job so they go with it; the Job is created
+ * suspended when it has either, until they exist. Pure: the same spec always gives the same
+ * objects, which is what dry-run prints.
  */
 import type { V1ConfigMap, V1Job, V1JobSpec, V1PodSpec, V1Secret } from '@kubernetes/client-node';
 import type { KubernetesTarget } from '../../config/kubernetes.js';
@@ -64,8 +65,9 @@ export function buildJobObjects(spec: RunSpec, options: JobOptions): JobObjects 
       ? { key: 'workflow.yml', name: configMapName(id), argIndex: spec.workflowFile.argIndex }
       : undefined;
   const pod = podSpec(spec, options.target, { secret: secretName(id), workflowFile });
-  const job = jobObject(spec, options, { name, labels }, pod);
   const secret = runSecret(spec, { name: secretName(id), namespace: options.namespace, labels });
+  const suspended = secret !== undefined || workflowFile !== undefined;
+  const job = jobObject(spec, options, { name, labels, suspended }, pod);
   return {
     job: options.target.podTemplate ? withPodTemplate(job, options.target.podTemplate) : job,
     ...(secret ? { secret } : {}),
@@ -85,7 +87,7 @@ export function buildJobObjects(spec: RunSpec, options: JobOptions): JobObjects 
 function jobObject(
   spec: RunSpec,
   options: JobOptions,
-  metadata: { name: string; labels: Record<string, string> },
+  metadata: { name: string; labels: Record<string, string>; suspended: boolean },
   pod: V1PodSpec,
 ): V1Job {
   return {
@@ -102,9 +104,9 @@ function jobObject(
       },
     },
     spec: {
-      // Created suspended: the Secret it needs is created next, owned by the Job, and only then
-      // does the Job start its pod.
-      suspend: true,
+      // Created suspended when its pod needs a Secret or a ConfigMap: they are created next,
+      // owned by the Job, and only then does the Job start its pod.
+      suspend: metadata.suspended,
       ttlSecondsAfterFinished: options.target.ttlSecondsAfterFinished,
       ...(spec.timeoutMs === undefined
         ? {}

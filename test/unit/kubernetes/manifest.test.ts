@@ -137,6 +137,23 @@ describe('buildJobObjects', () => {
     expect(plain.job.spec!.template.spec!.imagePullSecrets).toBeUndefined();
   });
 
+  it('holds the Job suspended only while its pod waits for a Secret or a ConfigMap', () => {
+    const plain = {
+      ...spec,
+      secretEnv: {},
+      container: { ...spec.container!, registryAuth: undefined },
+    };
+    expect(buildJobObjects(plain, options).job.spec!.suspend).toBe(false);
+    expect(buildJobObjects(spec, options).job.spec!.suspend).toBe(true);
+    const workflowFile = { host: '/tmp/ws/fix.yml', argIndex: 2 };
+    const withWorkflow = buildJobObjects(
+      { ...plain, workflowFile },
+      { ...options, workflowContent: 'name: fix' },
+    );
+    expect(withWorkflow.configMap).toBeDefined();
+    expect(withWorkflow.job.spec!.suspend).toBe(true);
+  });
+
   it('mounts a read-only folder read-only for the workload, writable for the keeper that fills it', () => {
     const withGit = buildJobObjects(
       {

@@ -5,7 +5,7 @@
 // clients) is imported dynamically, so ncc puts it in chunks (dist/cook/<n>.index.js) that load
 // only when a run asks for them.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 
 const entries = {
   main: 'main();',
@@ -15,6 +15,12 @@ const entries = {
   cli: 'cli(process.argv.slice(2));',
 };
 
+// ncc names modules and chunks by their paths relative to this folder: through a node_modules
+// that is a link elsewhere (a git worktree sharing another checkout's), every name changes, and
+// dist/ no longer matches the build of a clean clone.
+if (lstatSync('node_modules').isSymbolicLink()) {
+  throw new Error('node_modules is a link: build in a checkout with node_modules of its own.');
+}
 rmSync('dist', { recursive: true, force: true });
 execFileSync(
   process.execPath,

@@ -29,8 +29,8 @@ export interface LogSinkOptions {
 }
 
 const DEFAULT_TAIL_LINES = 200;
-/** Text gathered before one write to the file. */
-const FILE_BATCH_CHARS = 64 * 1024;
+/** Text gathered before one write to the file, or to stdout. */
+const BATCH_CHARS = 64 * 1024;
 
 const openFile = promisify(fs.open);
 const closeFile = promisify(fs.close);
@@ -59,6 +59,12 @@ export class LogSink {
   #batchChars = 0;
   #flushTimer: NodeJS.Immediate | undefined;
   #fileError: unknown;
+  // Relayed lines are shown the same way, to the one writer they go to: stdout is a pipe or a
+  // file, written synchronously, and a write per line made the relay of a chatty workload cost
+  // more than its run. The action's own lines are written at once, after whatever waits.
+  #shown: string[] = [];
+  #shownChars = 0;
+  #shownTo: TextWriter | undefined;
 
   readonly #tailSize: number;
   readonly #tail: string[] = [];
@@ -111,11 +117,11 @@ export class LogSink {
     if (this.#guard !== undefined) {
       writer = this.#stdout;
       if (!this.#guardOpen) {
-        this.#stdout.write(`${this.#guard.start}\n`);
+        this.#show(this.#stdout, `${this.#guard.start}\n`);
         this.#guardOpen = true;
       }
     }
-    writer.write(text);
+    this.#show(writer, text);
     this.#toFile(text);
     this.#relayedLines++;
     this.#relayedBytes += Buffer.byteLength(text, 'utf8');
@@ -151,16 +157,21 @@ export class LogSink {
   #own(text: string): void {
     const prefixed = this.#linePrefix ? text.replace(/^(?=.)/gm, this.#linePrefix) : text;
     const out = prefixed.endsWith('\n') ? prefixed : `${prefixed}\n`;
+    this.#flushShown();
     this.#stdout.write(out);
     this.#toFile(out);
   }
 
-  /** Close the guard if open (write guard.end to stdout), e.g. before calling @actions/core. */
+  /**
+   * Close the guard if open (write guard.end to stdout), e.g. before calling @actions/core; every
+   * relayed line is shown by then.
+   */
   endRelay(): void {
     if (this.#guard !== undefined && this.#guardOpen) {
-      this.#stdout.write(`${this.#guard.end}\n`);
+      this.#show(this.#stdout, `${this.#guard.end}\n`);
       this.#guardOpen = false;
     }
+    this.#flushShown();
   }
 
   get relayedLines(): number {
@@ -214,18 +225,38 @@ export class LogSink {
     if (this.#fileError !== undefined) return;
     this.#batch.push(text);
     this.#batchChars += text.length;
-    if (this.#batchChars >= FILE_BATCH_CHARS) {
-      this.#flush();
-    } else {
-      this.#flushTimer ??= setImmediate(() => this.#flush());
-    }
+    if (this.#batchChars >= BATCH_CHARS) this.#flushFile();
+    else this.#flushTimer ??= setImmediate(() => this.#flush());
   }
 
+  #show(writer: TextWriter, text: string): void {
+    if (this.#shownTo !== writer) this.#flushShown();
+    this.#shownTo = writer;
+    this.#shown.push(text);
+    this.#shownChars += text.length;
+    if (this.#shownChars >= BATCH_CHARS) this.#flushShown();
+    else this.#flushTimer ??= setImmediate(() => this.#flush());
+  }
+
+  #flushShown(): void {
+    if (this.#shown.length === 0) return;
+    const text = this.#shown.join('');
+    this.#shown = [];
+    this.#shownChars = 0;
+    this.#shownTo!.write(text);
+  }
+
+  /** What waits, shown and written to the file. */
   #flush(): void {
     if (this.#flushTimer !== undefined) {
       clearImmediate(this.#flushTimer);
       this.#flushTimer = undefined;
     }
+    this.#flushShown();
+    this.#flushFile();
+  }
+
+  #flushFile(): void {
     if (this.#batch.length === 0 || this.#fileError !== undefined) return;
     const bytes = Buffer.from(this.#batch.join(''), 'utf8');
     this.#batch = [];

@@ -6,7 +6,7 @@ import { LogSink, type LogSinkOptions, type StreamName } from '../../../src/logs
 import { Masker } from '../../../src/logs/masker.js';
 import { CommandGuard } from '../../../src/logs/stop-commands.js';
 
-/** Every write to the two writers, in call order. */
+/** Every line written to the two writers, in order (a write may carry several). */
 type Write = { to: StreamName; text: string };
 
 let dir: string;
@@ -15,17 +15,26 @@ let writes: Write[];
 beforeEach(() => {
   dir = mkdtempSync(path.join(os.tmpdir(), 'log-sink-'));
   writes = [];
+  calls = { stdout: 0, stderr: 0 };
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
 function open(options: Partial<LogSinkOptions> = {}): Promise<LogSink> {
   return LogSink.open({
     filePath: path.join(dir, 'nested', 'deeper', 'run.log'),
-    stdout: { write: (text: string) => writes.push({ to: 'stdout', text }) },
-    stderr: { write: (text: string) => writes.push({ to: 'stderr', text }) },
+    stdout: { write: (text: string) => record('stdout', text) },
+    stderr: { write: (text: string) => record('stderr', text) },
     masker: new Masker(),
     ...options,
   });
+}
+
+/** How many writes each writer was given. */
+let calls: Record<StreamName, number>;
+
+function record(to: StreamName, text: string): void {
+  calls[to]++;
+  for (const line of text.split(/(?<=\n)/)) writes.push({ to, text: line });
 }
 
 function fileOf(sink: LogSink): string {
@@ -33,7 +42,7 @@ function fileOf(sink: LogSink): string {
 }
 
 describe('LogSink', () => {
-  it('writes each relayed line, masked and prefixed, in one write to the matching writer', async () => {
+  it('writes each relayed line, masked and prefixed, to the matching writer', async () => {
     const masker = new Masker();
     masker.add('hunter2');
     const sink = await open({ masker });
@@ -218,6 +227,28 @@ describe('LogSink', () => {
 
   it('refuses a bad tailLines', async () => {
     await expect(open({ tailLines: -1 })).rejects.toThrow(/tailLines/);
+  });
+
+  it('shows a burst of relayed lines in a few writes, each as soon as the event loop turns', async () => {
+    const sink = await open();
+    for (let i = 0; i < 10_000; i++) sink.relay('stdout', `line ${i}`);
+    // Shown within the turn: a 64 KiB batch at a time, the rest on the next turn.
+    const during = writes.length;
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(writes.length).toBe(10_000);
+    expect(during).toBeGreaterThan(0);
+    expect(calls.stdout).toBeLessThan(10);
+    expect(writes.map((w) => w.text)).toEqual(
+      Array.from({ length: 10_000 }, (_, i) => `line ${i}\n`),
+    );
+    // The action's own line comes after every relayed one, at once.
+    sink.relay('stderr', 'last');
+    sink.note('done');
+    expect(writes.slice(-2)).toEqual([
+      { to: 'stderr', text: 'last\n' },
+      { to: 'stdout', text: 'done\n' },
+    ]);
+    await sink.close();
   });
 
   it('closes once, and refuses output after closing', async () => {

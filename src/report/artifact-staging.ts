@@ -1,6 +1,6 @@
 /** The run's artifact staged: everything it holds, masked, bounded and laid out in one folder. */
 import type fs from 'node:fs';
-import { lstat, mkdir, readdir, realpath, rm, stat, writeFile } from 'node:fs/promises';
+import { copyFile, lstat, mkdir, readdir, realpath, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { FileTooLargeError, ReadLimits, readUntrusted } from '../results/untrusted.js';
 import { CLAUDE_FOLDER } from '../workflow/prodigy.js';
@@ -59,7 +59,7 @@ export async function stageRunArtifact(input: StageInput): Promise<StagedArtifac
   const staging = new Staging(dir, input.mask, input.limit);
 
   // The log is still written to while this runs: a copy keeps it as it was when staged.
-  if (await isFile(input.logPath)) await staging.place(input.logPath, 'cook/output.log');
+  if (await isFile(input.logPath)) await staging.placeLog(input.logPath, 'cook/output.log');
   else staging.skipped.push({ path: 'cook/output.log', why: `no log at ${input.logPath}` });
   await staging.write('cook/metrics.json', `${JSON.stringify(input.metrics, null, 2)}\n`);
   if (input.resultsFile !== undefined) {
@@ -80,7 +80,7 @@ export async function stageRunArtifact(input: StageInput): Promise<StagedArtifac
 
   for (const part of input.parts ?? []) {
     const base = `shards/${part.name}`;
-    if (await isFile(part.logPath)) await staging.place(part.logPath, `${base}/output.log`);
+    if (await isFile(part.logPath)) await staging.placeLog(part.logPath, `${base}/output.log`);
     await stageRecords(staging, part.prodigyHome, `${base}/`);
   }
 
@@ -136,6 +136,24 @@ class Staging {
   }
 
   /**
+   * A copy of a log the action wrote, masked already: copied as it is, never read into memory
+   * (a log may be gigabytes).
+   */
+  async placeLog(source: string, relative: string): Promise<void> {
+    const chosen = this.claim(relative);
+    const target = path.join(this.dir, chosen);
+    try {
+      if ((await stat(source)).size > this.limit.bytes - this.size) throw overLimit(this.limit);
+      await mkdir(path.dirname(target), { recursive: true });
+      await copyFile(source, target);
+      await this.added(target);
+    } catch (error) {
+      this.taken.delete(chosen);
+      this.skipped.push({ path: relative, why: (error as Error).message });
+    }
+  }
+
+  /**
    * A copy, masked as the log is (secrets the workload wrote into a record or a file stay out
    * of the artifact); read as a file the workload may have made: no link, a regular file,
    * bounded.
@@ -151,9 +169,7 @@ class Staging {
         ...(root ? { root } : {}),
       }).catch((error: unknown) => {
         if (!(error instanceof FileTooLargeError)) throw error;
-        throw new Error(
-          `the artifact would pass the transfer-limit of ${this.limit.text}: raise the input 'transfer-limit' to keep it`,
-        );
+        throw overLimit(this.limit);
       });
       await mkdir(path.dirname(target), { recursive: true });
       await writeFile(target, this.mask(data));
@@ -258,4 +274,10 @@ async function transcriptFiles(
   }
   const found = await recordFiles(path.join(folder, 'projects'), skipped, true);
   return found.filter((file) => file.endsWith('.jsonl')).map((file) => `projects/${file}`);
+}
+
+function overLimit(limit: StageInput['limit']): Error {
+  return new Error(
+    `the artifact would pass the transfer-limit of ${limit.text}: raise the input 'transfer-limit' to keep it`,
+  );
 }

@@ -2,10 +2,11 @@
  * ARCHITECTURE.md, rule 2 against the real engine: the log connection is cut again and again while
  * the container writes, and every line still arrives once, in order.
  */
-import type { Readable } from 'node:stream';
+import { PassThrough, type Readable } from 'node:stream';
 import Docker from 'dockerode';
 import { afterAll, describe, expect, it } from 'vitest';
 import { LineSplitter } from '../../src/logs/line-splitter.js';
+import { attachOutput, relayAttached } from '../../src/runtime/docker/attach.js';
 import {
   dockerLogSource,
   followLogs,
@@ -50,16 +51,102 @@ function droppingSource(
   };
 }
 
-async function startWriting(script: string): Promise<Docker.Container> {
+async function createWriting(script: string): Promise<Docker.Container> {
   const container = await docker.createContainer({
     Image: g.busyboxImage,
     Entrypoint: ['sh', '-c', script],
     HostConfig: { LogConfig: { Type: 'json-file', Config: {} } },
   });
   created.push(container);
+  return container;
+}
+
+async function startWriting(script: string): Promise<Docker.Container> {
+  const container = await createWriting(script);
   await container.start();
   return container;
 }
+
+/** The lines of one relay of the attachment, and how often it opened the log. */
+async function relayLines(
+  container: Docker.Container,
+  attached: Readable,
+): Promise<{ lines: string[]; logReads: number }> {
+  const inner = dockerLogSource(container, docker.modem);
+  let logReads = 0;
+  const source: LogSource = {
+    ...inner,
+    open: (follow, since, signal) => {
+      logReads++;
+      return inner.open(follow, since, signal);
+    },
+  };
+  const splitters = { stdout: new LineSplitter(), stderr: new LineSplitter() };
+  const lines: string[] = [];
+  await relayAttached(attached, source, (chunk) => {
+    lines.push(...splitters[chunk.stream].push(chunk.data).map((l) => `${chunk.stream} ${l}`));
+  });
+  for (const [name, splitter] of Object.entries(splitters))
+    lines.push(...splitter.flush().map((l) => `${name} ${l}`));
+  return { lines, logReads };
+}
+
+/** 20,000 lines over about two seconds, the tenth of each thousand on stderr. */
+const TWENTY_THOUSAND =
+  'i=0; while [ $i -lt 20 ]; do seq $((i*1000+1)) $((i*1000+1000)) | while read n; do case $n in *0) echo $n >&2;; *) echo $n;; esac; done; i=$((i+1)); done';
+const expected = Array.from({ length: 20_000 }, (_, i) =>
+  (i + 1) % 10 === 0 ? `stderr ${i + 1}` : `stdout ${i + 1}`,
+);
+const byStream = (lines: string[], name: string) => lines.filter((l) => l.startsWith(name));
+
+describe('the output attached before the start, as docker run reads it', () => {
+  it('is whole without reading the log when the attachment ends with the container', async () => {
+    const container = await createWriting(TWENTY_THOUSAND);
+    const attached = await attachOutput(container);
+    await container.start();
+    const { lines, logReads } = await relayLines(container, attached!);
+    expect(logReads).toBe(0);
+    expect(byStream(lines, 'stdout')).toEqual(byStream(expected, 'stdout'));
+    expect(byStream(lines, 'stderr')).toEqual(byStream(expected, 'stderr'));
+  });
+
+  it('falls back to the log, skipping what came, when the attachment is cut mid-run', async () => {
+    const container = await createWriting(TWENTY_THOUSAND);
+    const real = (await attachOutput(container))!;
+    await container.start();
+    // The connection is reset after the first 64 KiB or so, while the container still writes.
+    let seen = 0;
+    const cut = new PassThrough();
+    real.on('data', (chunk: Buffer) => {
+      if (cut.destroyed) return;
+      seen += chunk.length;
+      cut.write(chunk);
+      if (seen > 64 * 1024) {
+        real.destroy();
+        cut.destroy(Object.assign(new Error('simulated drop'), { code: 'ECONNRESET' }));
+      }
+    });
+    const { lines, logReads } = await relayLines(container, cut);
+    expect(logReads).toBeGreaterThan(0);
+    expect(byStream(lines, 'stdout')).toEqual(byStream(expected, 'stdout'));
+    expect(byStream(lines, 'stderr')).toEqual(byStream(expected, 'stderr'));
+  });
+
+  it('does not take an end while the container runs on for the end of its output', async () => {
+    const container = await createWriting('echo before; sleep 3; echo after');
+    const real = (await attachOutput(container))!;
+    await container.start();
+    // Ended cleanly after the first line, as a proxy closing the connection would.
+    const ended = new PassThrough();
+    real.once('data', (chunk: Buffer) => {
+      ended.end(chunk);
+      real.destroy();
+    });
+    const { lines, logReads } = await relayLines(container, ended);
+    expect(logReads).toBeGreaterThan(0);
+    expect(lines).toEqual(['stdout before', 'stdout after']);
+  });
+});
 
 describe('following Docker logs across dropped connections', () => {
   it('delivers every line once and in order while the stream is cut every 700 messages', async () => {

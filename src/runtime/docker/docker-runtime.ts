@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { chmod, mkdir } from 'node:fs/promises';
 import path from 'node:path';
+import type { Readable } from 'node:stream';
 import Docker from 'dockerode';
 import { Labels } from '../../config/names.js';
 import type { DockerConnection } from '../../config/settings.js';
@@ -17,6 +18,7 @@ import type {
 import { engineCall, waitForExit } from './engine.js';
 import { dockerMessage, ignoreGone, statusCode } from './errors.js';
 import { ensureImage } from './image.js';
+import { attachOutput, relayAttached } from './attach.js';
 import { dockerLogSource, followLogs } from './log-follower.js';
 import { StatsFollower } from './stats.js';
 import { isConnectionDrop } from '../log-cursor.js';
@@ -206,10 +208,13 @@ class DockerRuntime implements ContainerRuntime {
       throw new Error(`Creating the container: ${dockerMessage(error)}`, { cause: error });
     }
     this.created.containers.push(container.id);
+    // Attached before it starts, as docker run does: its first byte is on its way at once.
+    const attached = await attachOutput(container);
     try {
       // 304: an earlier attempt, whose answer was lost, started it already.
       await engineCall('start', () => ignoreGone(() => container.start()));
     } catch (error) {
+      attached?.destroy();
       throw new Error(`Starting the container: ${dockerMessage(error)}`, { cause: error });
     }
     return new DockerWorkload(
@@ -220,6 +225,7 @@ class DockerRuntime implements ContainerRuntime {
         start_seconds: (Date.now() - startedAt) / 1000,
       },
       spec.controlDir,
+      attached,
     );
   }
 
@@ -304,6 +310,7 @@ class DockerWorkload implements RunningWorkload {
     private readonly docker: Docker,
     private readonly phases: { pull_seconds?: number; start_seconds: number },
     private readonly controlDir: string | undefined,
+    private attached: Readable | undefined,
   ) {
     this.id = container.id;
     this.stats = new StatsFollower(container);
@@ -347,9 +354,11 @@ class DockerWorkload implements RunningWorkload {
   }
 
   output(onChunk: (chunk: OutputChunk) => void, signal?: AbortSignal): Promise<void> {
-    return followLogs(dockerLogSource(this.container, this.docker.modem), onChunk, {
-      ...(signal ? { signal } : {}),
-    });
+    const source = dockerLogSource(this.container, this.docker.modem);
+    const attached = this.attached;
+    this.attached = undefined;
+    if (attached) return relayAttached(attached, source, onChunk, signal);
+    return followLogs(source, onChunk, { ...(signal ? { signal } : {}) });
   }
 
   async wait(): Promise<ExitStatus> {

@@ -1,5 +1,7 @@
 // The action's overhead against `docker run --rm` of the same image and command, in one run on
 // this machine: time to the first line of output and wall time, median (and spread) of N runs.
+// The main step runs in an empty workspace; the CLI in this checkout, a git repository, so its
+// container gets a git folder of its own and the commits it made are looked for afterwards.
 //
 //   npm run bench            (brings up the test ground first)
 //   BENCH_RUNS=15 npm run bench
@@ -81,7 +83,7 @@ const subjects = {
     timeRun('docker', ['run', '--rm', image, 'sh', '-c', script], baseEnv, 'first-line'),
   'cook-action (dist/main)': () =>
     timeRun(node, [path.join(root, 'dist/main/index.js')], actionEnv(), 'first-line'),
-  'cook-action CLI (dist/cli)': () =>
+  'cook-action CLI (dist/cli), in this git checkout': () =>
     timeRun(
       node,
       [path.join(root, 'dist/cli/index.js'), '--command', script, '--image', image],

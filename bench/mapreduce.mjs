@@ -8,12 +8,10 @@
 //
 //   node bench/mapreduce.mjs
 //   BENCH_ITEMS=40 BENCH_SHARDS=1,4 BENCH_RUNTIMES=docker node bench/mapreduce.mjs
-import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { groundEnv } from './common.mjs';
+import { groundEnv, mapReduceCheckout } from './common.mjs';
 
 const items = Number(process.env.BENCH_ITEMS ?? 200);
 const stepSeconds = Number(process.env.BENCH_STEP_SECONDS ?? 2);
@@ -26,40 +24,7 @@ const cli = path.join(root, 'dist/cli/index.js');
 
 /** A checkout holding the items and the workflow with the given max_parallel. */
 function checkout(maxParallel) {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'cook-bench-mr-'));
-  const list = Array.from({ length: items }, (_, i) => ({ n: i }));
-  writeFileSync(path.join(dir, 'items.json'), JSON.stringify(list));
-  writeFileSync(
-    path.join(dir, 'bench.yml'),
-    [
-      'name: bench',
-      'mode: mapreduce',
-      'map:',
-      '  input: items.json',
-      `  max_parallel: ${maxParallel}`,
-      '  agent_template:',
-      `    - shell: "sleep ${stepSeconds}"`,
-      'reduce:',
-      '  - shell: "echo ${map.successful} of ${map.total}"',
-      'merge:',
-      '  - shell: "git -C \\"$(git rev-parse --path-format=absolute --git-common-dir)/..\\" merge --no-edit ${merge.source_branch}"',
-      '',
-    ].join('\n'),
-  );
-  const git = (...args) =>
-    execFileSync('git', ['-C', dir, ...args], {
-      env: {
-        ...env,
-        GIT_AUTHOR_NAME: 'b',
-        GIT_AUTHOR_EMAIL: 'b@b',
-        GIT_COMMITTER_NAME: 'b',
-        GIT_COMMITTER_EMAIL: 'b@b',
-      },
-    });
-  git('init', '-q', '-b', 'main');
-  git('add', '-A');
-  git('commit', '-q', '-m', 'bench');
-  return dir;
+  return mapReduceCheckout({ name: 'bench', items, stepSeconds, maxParallel });
 }
 
 function runtimeFlags(runtime) {

@@ -8,11 +8,11 @@
 //   npm run bench            (brings up the test ground first)
 //   BENCH_SCALE_SHARDS=50 node bench/scale.mjs
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { groundEnv } from './common.mjs';
+import { groundEnv, mapReduceCheckout, rssPreload } from './common.mjs';
 
 const shards = Number(process.env.BENCH_SCALE_SHARDS ?? 200);
 const stepSeconds = Number(process.env.BENCH_STEP_SECONDS ?? 2);
@@ -20,44 +20,9 @@ const root = path.resolve(import.meta.dirname, '..');
 const ground = groundEnv(root);
 const env = { ...process.env, ...ground };
 const scratch = mkdtempSync(path.join(os.tmpdir(), 'cook-bench-scale-'));
-const preload = path.join(scratch, 'rss.mjs');
-writeFileSync(
-  preload,
-  "import { writeFileSync } from 'node:fs';\n" +
-    "process.on('exit', () => writeFileSync(process.env.BENCH_RSS_FILE, String(process.resourceUsage().maxRSS)));\n",
-);
-
-function checkout() {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'cook-bench-scale-ws-'));
-  const items = Array.from({ length: shards }, (_, n) => ({ n }));
-  writeFileSync(path.join(dir, 'items.json'), JSON.stringify(items));
-  writeFileSync(
-    path.join(dir, 'scale.yml'),
-    [
-      'name: scale',
-      'mode: mapreduce',
-      'map:',
-      '  input: items.json',
-      '  max_parallel: 1',
-      '  agent_template:',
-      `    - shell: "sleep ${stepSeconds}"`,
-      'reduce:',
-      '  - shell: "echo ${map.successful} of ${map.total}"',
-      'merge:',
-      '  - shell: "git -C \\"$(git rev-parse --path-format=absolute --git-common-dir)/..\\" merge --no-edit ${merge.source_branch}"',
-      '',
-    ].join('\n'),
-  );
-  const git = (...args) =>
-    execFileSync('git', ['-C', dir, ...args], {
-      env: { ...env, GIT_AUTHOR_NAME: 'b', GIT_AUTHOR_EMAIL: 'b@b' },
-      stdio: 'ignore',
-    });
-  git('init', '-q', '-b', 'main');
-  git('add', '-A');
-  git('-c', 'user.name=b', '-c', 'user.email=b@b', 'commit', '-q', '-m', 'scale');
-  return dir;
-}
+const preload = rssPreload(scratch);
+const checkout = () =>
+  mapReduceCheckout({ name: 'scale', items: shards, stepSeconds, maxParallel: 1 });
 
 /** Runs to the end; wall seconds and the output. */
 function run(command, args, extraEnv = {}) {

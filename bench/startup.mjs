@@ -8,11 +8,11 @@
 //   npm run bench            (brings up the test ground first)
 //   BENCH_RUNS=15 BENCH_RELAY_MB=256 node bench/startup.mjs
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { groundEnv, percentile } from './common.mjs';
+import { groundEnv, percentile, rssPreload } from './common.mjs';
 
 const runs = Number(process.env.BENCH_RUNS ?? 9);
 const relayMb = Number(process.env.BENCH_RELAY_MB ?? 1024);
@@ -20,13 +20,7 @@ const root = path.resolve(import.meta.dirname, '..');
 const ground = groundEnv(root);
 const node = process.execPath;
 const scratch = mkdtempSync(path.join(os.tmpdir(), 'cook-bench-start-'));
-// Written by the child as it exits: its peak resident set, in KiB.
-const preload = path.join(scratch, 'rss.mjs');
-writeFileSync(
-  preload,
-  "import { writeFileSync } from 'node:fs';\n" +
-    "process.on('exit', () => writeFileSync(process.env.BENCH_RSS_FILE, String(process.resourceUsage().maxRSS)));\n",
-);
+const preload = rssPreload(scratch);
 
 /** Runs a command to its end, its output discarded; wall ms, and peak RSS MiB when measured. */
 function measure(command, args, env) {

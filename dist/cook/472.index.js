@@ -318,7 +318,9 @@ async function stopsRunning(source, withinMs) {
 /**
  * Relays the attachment to its end. It ends of itself when the container's output closes, and
  * the container then stops running at once: the output is whole. Otherwise (broken, or the
- * container runs on) the log is followed, without the bytes already relayed.
+ * container runs on) the log is followed, without the bytes already relayed. What this cannot
+ * tell apart: a connection cut in the very moment the container exits, which ends like the
+ * daemon's own close; its last bytes would then be missing.
  */
 async function relayAttached(attached, source, onChunk, signal) {
     const relayed = { stdout: 0, stderr: 0 };

@@ -247,7 +247,9 @@ async function attachOutput(container) {
  */
 class FrameReader {
     onFrame;
-    header = Buffer.alloc(0);
+    /** The header being read, `headerBytes` of it so far (one per frame: no allocation). */
+    header = Buffer.alloc(8);
+    headerBytes = 0;
     stream;
     left = 0;
     pieces = [];
@@ -258,15 +260,15 @@ class FrameReader {
         let at = 0;
         while (at < chunk.length) {
             if (this.stream === undefined) {
-                const need = 8 - this.header.length;
-                this.header = Buffer.concat([this.header, chunk.subarray(at, at + need)]);
-                at += need;
-                if (this.header.length < 8)
+                const copied = chunk.copy(this.header, this.headerBytes, at, at + 8 - this.headerBytes);
+                at += copied;
+                this.headerBytes += copied;
+                if (this.headerBytes < 8)
                     return;
+                this.headerBytes = 0;
                 // 0 is stdin, never sent back; anything else but 2 is taken as stdout.
                 this.stream = this.header[0] === 2 ? 'stderr' : 'stdout';
                 this.left = this.header.readUInt32BE(4);
-                this.header = Buffer.alloc(0);
                 if (this.left === 0)
                     this.stream = undefined;
                 continue;

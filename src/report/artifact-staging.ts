@@ -140,17 +140,10 @@ class Staging {
    * (a log may be gigabytes).
    */
   async placeLog(source: string, relative: string): Promise<void> {
-    const chosen = this.claim(relative);
-    const target = path.join(this.dir, chosen);
-    try {
+    await this.staged(relative, async (target) => {
       if ((await stat(source)).size > this.limit.bytes - this.size) throw overLimit(this.limit);
-      await mkdir(path.dirname(target), { recursive: true });
       await copyFile(source, target);
-      await this.added(target);
-    } catch (error) {
-      this.taken.delete(chosen);
-      this.skipped.push({ path: relative, why: (error as Error).message });
-    }
+    });
   }
 
   /**
@@ -159,9 +152,7 @@ class Staging {
    * bounded.
    */
   async place(source: string, relative: string, root?: string): Promise<void> {
-    const chosen = this.claim(relative);
-    const target = path.join(this.dir, chosen);
-    try {
+    await this.staged(relative, async (target) => {
       const room = this.limit.bytes - this.size;
       const data = await readUntrusted(source, {
         what: relative,
@@ -171,8 +162,17 @@ class Staging {
         if (!(error instanceof FileTooLargeError)) throw error;
         throw overLimit(this.limit);
       });
-      await mkdir(path.dirname(target), { recursive: true });
       await writeFile(target, this.mask(data));
+    });
+  }
+
+  /** Writes `relative` with `write`; when that fails, the file is left out, saying why. */
+  private async staged(relative: string, write: (target: string) => Promise<void>) {
+    const chosen = this.claim(relative);
+    const target = path.join(this.dir, chosen);
+    try {
+      await mkdir(path.dirname(target), { recursive: true });
+      await write(target);
       await this.added(target);
     } catch (error) {
       this.taken.delete(chosen);

@@ -31,7 +31,9 @@ export async function attachOutput(container: Docker.Container): Promise<Readabl
  * chunks is copied.
  */
 export class FrameReader {
-  private header = Buffer.alloc(0);
+  /** The header being read, `headerBytes` of it so far (one per frame: no allocation). */
+  private readonly header = Buffer.alloc(8);
+  private headerBytes = 0;
   private stream: StreamName | undefined;
   private left = 0;
   private pieces: Buffer[] = [];
@@ -42,14 +44,14 @@ export class FrameReader {
     let at = 0;
     while (at < chunk.length) {
       if (this.stream === undefined) {
-        const need = 8 - this.header.length;
-        this.header = Buffer.concat([this.header, chunk.subarray(at, at + need)]);
-        at += need;
-        if (this.header.length < 8) return;
+        const copied = chunk.copy(this.header, this.headerBytes, at, at + 8 - this.headerBytes);
+        at += copied;
+        this.headerBytes += copied;
+        if (this.headerBytes < 8) return;
+        this.headerBytes = 0;
         // 0 is stdin, never sent back; anything else but 2 is taken as stdout.
         this.stream = this.header[0] === 2 ? 'stderr' : 'stdout';
         this.left = this.header.readUInt32BE(4);
-        this.header = Buffer.alloc(0);
         if (this.left === 0) this.stream = undefined;
         continue;
       }

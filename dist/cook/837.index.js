@@ -1360,12 +1360,11 @@ async function collectMounts(cluster, pod, mounts, scratch, limit) {
         await fetchPacked(cluster, pod, { what: mount.target, script, remoteTar: outTar }, folder, limit);
         folders.push(folder);
     }
-    // Everything is here: a release whose answer was lost is not tried again, since the keeper
-    // may be gone already, and it lets go by itself after KEEPER_HOLD_SECONDS anyway.
-    await execChecked(cluster, pod, 'Releasing the pod', `touch ${COLLECTED_MARKER}`).catch((error) => {
-        if (!(error instanceof ExecDropped))
-            throw error;
-    });
+    // Everything is here, so the release cannot cost the results: the keeper sees the marker
+    // and exits at once, and the container's stop can kill the exec's own shell before it answers
+    // (exit code 137) or drop the connection. Not tried again: the keeper may be gone already,
+    // and it lets go by itself after KEEPER_HOLD_SECONDS anyway.
+    await execScript(cluster, pod, KEEPER_CONTAINER, `touch ${COLLECTED_MARKER}`).catch(() => undefined);
     return { folders, dir };
 }
 /**

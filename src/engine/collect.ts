@@ -109,7 +109,7 @@ async function restoreGit(
         ...(await bringBackCommits(prepared, {
           workspace: settings.workspace,
           runDir: settings.runDir,
-          ownBranch: runBranch(settings.runId),
+          ownBranch: runBranch(settings),
           limit: settings.transferLimit,
         })),
       );

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { Labels } from '../config/names.js';
 import { CONTAINER_GIT_OBJECTS, runGitFolder } from '../results/container-git.js';
 import type { DockerSettings, KubernetesSettings, Settings } from '../config/settings.js';
-import { prodigyLaunch } from '../workflow/prodigy.js';
+import { prodigyLaunch, runBranch } from '../workflow/prodigy.js';
 import type { ContainerSpec, RunSpec } from './types.js';
 
 /** Every workload gets its run's id in this variable; the local runtime finds its processes by it. */
@@ -135,7 +135,7 @@ function workloadLaunch(
   const chooseUser = inContainer && user === undefined;
   if (chooseUser) user = host.ownerOf(settings.workspace);
   const launch = prodigyLaunch({
-    runId: settings.runId,
+    branch: runBranch(settings),
     workflow: workflowArg,
     args: workload.args,
     prodigyHome,

@@ -64,7 +64,8 @@ export interface ProdigyLaunch {
 }
 
 export interface ProdigyLaunchOptions {
-  readonly runId: string;
+  /** The branch Prodigy's results go to when HEAD is detached (runBranch). */
+  readonly branch: string;
   /** Workspace-relative workflow path. */
   readonly workflow: string;
   readonly args: readonly string[];
@@ -81,9 +82,13 @@ export interface ProdigyLaunchOptions {
 /** Claude's folder (CLAUDE_CONFIG_DIR) inside Prodigy's records: its session logs come back. */
 export const CLAUDE_FOLDER = 'claude';
 
-/** The branch created for Prodigy when HEAD is detached. */
-export function runBranch(runId: string): string {
-  return `cook/${runId}`;
+/**
+ * The branch created for Prodigy when HEAD is detached: the run's, or for the shards of one
+ * max-parallel run, their group's. Each shard has a checkout of its own, and the shards of an
+ * Indexed Job share one pod template, so the name must not tell them apart.
+ */
+export function runBranch(run: { readonly runId: string; readonly runGroup?: string }): string {
+  return `cook/${run.runGroup ?? run.runId}`;
 }
 
 export function prodigyLaunch(options: ProdigyLaunchOptions): ProdigyLaunch {
@@ -100,7 +105,7 @@ export function prodigyLaunch(options: ProdigyLaunchOptions): ProdigyLaunch {
       GIT_AUTHOR_EMAIL: email,
       GIT_COMMITTER_NAME: identity,
       GIT_COMMITTER_EMAIL: email,
-      COOK_BRANCH: runBranch(options.runId),
+      COOK_BRANCH: options.branch,
       ...(options.home ? { HOME: options.home } : {}),
       // Claude keeps its session logs (the transcripts, the tokens, what they cost) with
       // Prodigy's records, which come back to the runner on every runtime.

@@ -206,6 +206,8 @@ describe.each(['docker', 'kubernetes'] as const)(
           [],
         );
         expect(fold.lines.some((line) => line.includes('Map phase completed'))).toBe(true);
+        // Each shard's pod runs as that shard: its commits land on the shard's own branch.
+        expect(fold.lines.filter((line) => line.includes("neither the run's own"))).toEqual([]);
       });
 
       for (const name of ['one', 'two', 'three', 'four', 'five', 'six', 'seven']) {

@@ -1,4 +1,6 @@
 /** Shards run at once on a cluster, as one Indexed Job. */
+import { readFileSync } from 'node:fs';
+import { isDeepStrictEqual } from 'node:util';
 import type { ContainerRuntime, RunSpec, RunningWorkload } from '../types.js';
 import type { JobOptions } from './manifest.js';
 import { KubernetesRuntime, type KubernetesRuntimeOptions } from './kubernetes-runtime.js';
@@ -57,6 +59,7 @@ export class IndexedJob {
   async #launch(): Promise<void> {
     this.#launched = true;
     try {
+      sharedTemplate(this.#specs as RunSpec[]);
       const workloads = await this.#runtime.startIndexed(
         this.#specs as RunSpec[],
         this.#indexed,
@@ -77,5 +80,42 @@ export class IndexedJob {
     }
     this.#left++;
     if (this.#left === this.#indexed.count) await this.#runtime.cleanup();
+  }
+}
+
+/**
+ * What the one pod template of an Indexed Job carries, which must be alike for every shard: a
+ * shard whose pod would differ in more than its mounts' content cannot run as an index.
+ */
+function templateOf(spec: RunSpec): Record<string, unknown> {
+  return {
+    argv: spec.argv,
+    workdir: spec.workdir,
+    env: spec.env,
+    secretEnv: spec.secretEnv,
+    container: spec.container,
+    timeoutMs: spec.timeoutMs,
+    schedulingTimeoutMs: spec.schedulingTimeoutMs,
+    mounts: spec.mounts.map(({ target, readOnly }) => ({ target, readOnly })),
+    workflow: spec.workflowFile && {
+      argIndex: spec.workflowFile.argIndex,
+      content: readFileSync(spec.workflowFile.host, 'utf8'),
+    },
+  };
+}
+
+/** Throws, naming the field, when the shards' specs would not share one pod template. */
+export function sharedTemplate(specs: readonly RunSpec[]): void {
+  const first = templateOf(specs[0]!);
+  for (const [index, spec] of specs.entries()) {
+    const template = templateOf(spec);
+    const differs = Object.keys(first).filter(
+      (key) => !isDeepStrictEqual(first[key], template[key]),
+    );
+    if (differs.length > 0) {
+      throw new Error(
+        `shard ${index + 1}'s pod would differ from shard 1's in ${differs.join(', ')}, so the shards cannot share one Indexed Job`,
+      );
+    }
   }
 }

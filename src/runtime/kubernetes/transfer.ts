@@ -22,7 +22,7 @@ import { pipeline } from 'node:stream/promises';
 import tar from 'tar-fs';
 import { formatBytes } from '../../config/parse.js';
 import type { Cluster } from './client.js';
-import { ExecDropped, execScript } from './exec.js';
+import { execScript } from './exec.js';
 import { COLLECTED_MARKER, CONTROL_DIR, KEEPER_CONTAINER, READY_MARKER } from './keeper.js';
 import { extractChecked } from './unpack.js';
 
@@ -236,12 +236,12 @@ export async function collectMounts(
     );
     folders.push(folder);
   }
-  // Everything is here: a release whose answer was lost is not tried again, since the keeper
-  // may be gone already, and it lets go by itself after KEEPER_HOLD_SECONDS anyway.
-  await execChecked(cluster, pod, 'Releasing the pod', `touch ${COLLECTED_MARKER}`).catch(
-    (error: unknown) => {
-      if (!(error instanceof ExecDropped)) throw error;
-    },
+  // Everything is here, so the release cannot cost the results: the keeper sees the marker
+  // and exits at once, and the container's stop can kill the exec's own shell before it answers
+  // (exit code 137) or drop the connection. Not tried again: the keeper may be gone already,
+  // and it lets go by itself after KEEPER_HOLD_SECONDS anyway.
+  await execScript(cluster, pod, KEEPER_CONTAINER, `touch ${COLLECTED_MARKER}`).catch(
+    () => undefined,
   );
   return { folders, dir };
 }

@@ -1112,6 +1112,10 @@ var parse = __webpack_require__(58353);
 async function extractChecked(tarFile, folder, what) {
     await (0,promises_.mkdir)(folder, { recursive: true });
     await (0,external_node_stream_promises_.pipeline)((0,external_node_fs_.createReadStream)(tarFile), tar_fs.extract(folder));
+    await checkLinks(folder, what);
+}
+/** Refuses every link in `folder` (the pod's `what`) that leads out of it, resolved on disk. */
+async function checkLinks(folder, what) {
     const root = await (0,promises_.realpath)(folder);
     const walk = async (dir) => {
         for (const entry of await (0,promises_.readdir)(dir, { withFileTypes: true })) {
@@ -1196,19 +1200,23 @@ async function applyCollected(collected, mounts, workspace) {
 
 ;// CONCATENATED MODULE: ./src/runtime/kubernetes/transfer.ts
 /**
- * The workspace in and the results out, for a pod that shares no disk with the runner.
+ * The workspace in and the results out, for a pod that shares no disk with the runner, each in
+ * one archive over one exec: under a fan-out of many pods the round trips, not the bytes, were
+ * the cost (a 16-shard run spent seconds in eleven execs per pod).
  *
- * In: each host folder of the run spec is packed (tar-fs) into a file on the runner, sent to the
- * keeper container's stdin over exec, checked there against its SHA-256, and unpacked into the
- * folder's volume; only then does the keeper report ready (its startup probe), which is what
- * lets the workload container start. Never silently partial: a hash mismatch fails the run.
+ * In: the spec's host folders are packed (tar-fs) into one file on the runner, each folder's
+ * entries named by where the pod sees them, and sent to the keeper container's stdin over exec;
+ * the keeper unpacks it into the volumes while it hashes it, and marks the workspace ready (its
+ * startup probe, which is what lets the workload container start) only when its SHA-256 is the
+ * one the runner computed. Never silently partial: a hash mismatch fails the run.
  *
  * Out: after the workload container ended, while the keeper holds the pod (it waits for the
- * `collected` marker before it exits on SIGTERM), each folder is packed in the pod, fetched and
- * checked the same way, but for read-only mounts, and unpacked on the runner (unpack.ts). The
- * workspace's working tree is mirrored into the runner's checkout; its commits travel in the
- * run's git folder, a mount of its own that results/container-git.ts reads as files, so a later
- * step sees what it would after a Docker run on a bind-mounted workspace.
+ * `collected` marker before it exits on SIGTERM), every folder but the read-only ones is packed
+ * in the pod into one archive, fetched and checked the same way, and unpacked on the runner
+ * (unpack.ts), each folder's links checked as its own. The workspace's working tree is mirrored
+ * into the runner's checkout; its commits travel in the run's git folder, a mount of its own
+ * that results/container-git.ts reads as files, so a later step sees what it would after a
+ * Docker run on a bind-mounted workspace.
  */
 
 
@@ -1221,16 +1229,38 @@ async function applyCollected(collected, mounts, workspace) {
 
 
 
-/** Packs a folder into a tar file, hashing it on the way. */
-async function pack(dir, file, skip = []) {
+/** Where a mount's entries sit in the archives of a pod's folders: its target, from the root. */
+function inArchive(target) {
+    return external_node_path_default().posix.relative('/', target);
+}
+/**
+ * Packs every mount's host folder into one tar file, hashing it on the way: each folder's
+ * entries, not the folder itself (the volume's root belongs to root, and a tar that sets its
+ * mode or times fails for any other user), named by where the pod sees them.
+ */
+async function packMounts(mounts, file) {
+    const entries = await Promise.all(mounts.map(async (mount) => {
+        const skip = coveredNames(mount, mounts);
+        return (await (0,promises_.readdir)(mount.host)).filter((name) => !skip.includes(name));
+    }));
+    // One pack stream, each folder's entries added in turn, finalized after the last.
+    const add = (index, into) => {
+        const mount = mounts[index];
+        const prefix = inArchive(mount.target);
+        const last = index === mounts.length - 1;
+        return tar_fs.pack(mount.host, {
+            entries: entries[index],
+            map: (header) => ({ ...header, name: external_node_path_default().posix.join(prefix, header.name) }),
+            ...(into ? { pack: into } : {}),
+            finalize: last,
+            ...(last ? {} : { finish: (pack) => void add(index + 1, pack) }),
+        });
+    };
     const hash = (0,external_node_crypto_.createHash)('sha256');
     let size = 0;
-    // The folder's entries, not the folder itself: the volume's root belongs to root, and a tar
-    // that sets its mode or times fails for any other user.
-    const source = tar_fs.pack(dir, {
-        entries: (await (0,promises_.readdir)(dir)).filter((name) => !skip.includes(name)),
-    });
-    source.on('data', (chunk) => {
+    const source = add(0);
+    source.on('data', (data) => {
+        const chunk = data;
         hash.update(chunk);
         size += chunk.length;
     });
@@ -1251,54 +1281,68 @@ async function execChecked(cluster, pod, what, script, options = {}) {
 function overLimit(what, bytes, limit) {
     return new Error(`${what} is ${(0,parse/* formatBytes */.z3)(bytes)}, over the transfer-limit of ${limit.text}: raise the input 'transfer-limit' to let it through`);
 }
-/** Sends every mount's host folder into the pod and marks the keeper ready. */
+/**
+ * The keeper's side of the sending, in one exec: the archive read from stdin is hashed (through
+ * a FIFO) while it is unpacked into the volumes, and only when its SHA-256 is the one the runner
+ * computed is the workspace marked ready; the hash is printed for the runner to check again.
+ */
+function receiveScript(packed) {
+    const fifo = `${CONTROL_DIR}/in.fifo`;
+    const sum = `${CONTROL_DIR}/in.sha256`;
+    return [
+        'set -e',
+        `rm -f ${fifo} ${sum}`,
+        `mkfifo ${fifo}`,
+        `sha256sum < ${fifo} > ${sum} &`,
+        // The exec's stdin stays open: head takes the archive's bytes and ends the pipe.
+        `head -c ${packed.size} | tee ${fifo} | tar -x -f - -C /`,
+        'wait $!',
+        `got=$(cut -d' ' -f1 ${sum})`,
+        `rm -f ${fifo} ${sum}`,
+        `if [ "$got" = ${packed.sha256} ]; then touch ${READY_MARKER}; fi`,
+        'echo "$got"',
+    ].join('\n');
+}
+/**
+ * Sends every mount's host folder into the pod in one archive over one exec, and marks the
+ * keeper ready once it arrived whole.
+ */
 async function sendMounts(cluster, pod, mounts, scratch, log, limit) {
     const dir = await (0,promises_.mkdtemp)(external_node_path_default().join(scratch, 'send-'));
     try {
-        for (const mount of mounts) {
-            const packed = await pack(mount.host, external_node_path_default().join(dir, 'in.tar'), coveredNames(mount, mounts));
-            if (packed.size > limit.bytes)
-                throw overLimit(`${mount.host} packed`, packed.size, limit);
-            const inTar = `${CONTROL_DIR}/in.tar`;
-            const stdout = await execChecked(cluster, pod, `Receiving ${mount.target}`, [
-                'set -e',
-                `head -c ${packed.size} > ${inTar}`,
-                `sha256sum ${inTar} | cut -d' ' -f1`,
-                `mkdir -p ${quote(mount.target)}`,
-                `tar -x -f ${inTar} -C ${quote(mount.target)}`,
-                `rm -f ${inTar}`,
-            ].join('\n'), { stdinFile: packed.file });
-            if (stdout.trim() !== packed.sha256) {
-                throw new Error(`${mount.target} arrived damaged in the pod: SHA-256 ${stdout.trim() || '(none)'} instead of ${packed.sha256} (${packed.size} bytes sent)`);
-            }
-            log(`Sent ${mount.host} to ${mount.target} in pod ${pod} (${(0,parse/* formatBytes */.z3)(packed.size)}, checked).`);
-            await (0,promises_.rm)(packed.file, { force: true });
+        const packed = await packMounts(mounts, external_node_path_default().join(dir, 'in.tar'));
+        const folders = mounts.map((mount) => mount.host).join(', ');
+        if (packed.size > limit.bytes)
+            throw overLimit(`${folders} packed`, packed.size, limit);
+        const stdout = await execChecked(cluster, pod, 'Receiving the workspace', receiveScript(packed), {
+            stdinFile: packed.file,
+        });
+        if (stdout.trim() !== packed.sha256) {
+            throw new Error(`The workspace arrived damaged in the pod: SHA-256 ${stdout.trim() || '(none)'} instead of ${packed.sha256} (${packed.size} bytes sent)`);
         }
-        await execChecked(cluster, pod, 'Marking the workspace ready', `touch ${READY_MARKER}`);
+        const where = mounts.map((mount) => `${mount.host} to ${mount.target}`).join(', ');
+        log(`Sent ${where} in pod ${pod} (${(0,parse/* formatBytes */.z3)(packed.size)}, checked).`);
     }
     finally {
         await (0,promises_.rm)(dir, { recursive: true, force: true });
     }
 }
 /**
- * Fetches a file from the pod, checking its SHA-256 against the pod's own. Past the limit,
- * nothing more is written: the pod's count of the size is the workload's to fake, this one is
- * not.
+ * Runs a packing script in the keeper that writes an archive to stdout and then `tar <sha256>`
+ * (or `none`, with nothing packed) to stderr, and keeps the archive in `local`, checked against
+ * that hash. Past the limit nothing more is written: the pod's count of the size is the
+ * workload's to fake, this one is not. Resolves false for `none`.
  */
-async function fetchFile(cluster, pod, remote, local, sha256, limit) {
+async function fetchArchive(cluster, pod, what, script, local, limit) {
     const hash = (0,external_node_crypto_.createHash)('sha256');
     const out = (0,external_node_fs_.createWriteStream)(local);
-    const tee = new external_node_stream_.PassThrough();
     let received = 0;
-    tee.on('data', (chunk) => {
-        received += chunk.length;
-        if (received <= limit.bytes)
-            hash.update(chunk);
-    });
-    tee.pipe(new external_node_stream_.Writable({
+    const sink = new external_node_stream_.Writable({
         write(chunk, _encoding, done) {
+            received += chunk.length;
             if (received > limit.bytes)
                 return done();
+            hash.update(chunk);
             if (!out.write(chunk))
                 out.once('drain', () => done());
             else
@@ -1307,20 +1351,30 @@ async function fetchFile(cluster, pod, remote, local, sha256, limit) {
         final(done) {
             out.end(done);
         },
-    }));
-    const done = new Promise((resolve, reject) => {
+    });
+    const written = new Promise((resolve, reject) => {
         out.on('finish', resolve);
         out.on('error', reject);
     });
-    await execChecked(cluster, pod, `Sending back ${remote}`, `cat ${remote}`, { stdout: tee });
-    tee.end();
-    await done;
+    const result = await execScript(cluster, pod, KEEPER_CONTAINER, script, { stdout: sink });
+    sink.end();
+    await written;
+    if (result.exitCode !== 0) {
+        const detail = result.stderr.trim() || 'no output';
+        throw new Error(`Packing ${what} failed in the pod (exit code ${result.exitCode}): ${detail}`);
+    }
+    if (/^none$/m.test(result.stderr))
+        return false;
+    const sha256 = /^tar ([0-9a-f]{64})$/m.exec(result.stderr)?.[1];
+    if (!sha256)
+        throw new Error(`Packing ${what} in the pod reported no archive`);
     if (received > limit.bytes)
-        throw overLimit(`What the pod sends back in ${remote}`, received, limit);
+        throw overLimit(`What the pod sends back of ${what}`, received, limit);
     const got = hash.digest('hex');
     if (got !== sha256) {
-        throw new Error(`${remote} came back damaged: SHA-256 ${got} instead of ${sha256}`);
+        throw new Error(`${what} came back damaged: SHA-256 ${got} instead of ${sha256}`);
     }
+    return true;
 }
 /** The top-level names in a mount that other mounts cover (the run's `.git` in the workspace). */
 function coveredNames(mount, mounts) {
@@ -1328,43 +1382,65 @@ function coveredNames(mount, mounts) {
         .filter((other) => external_node_path_default().posix.dirname(other.target) === mount.target)
         .map((other) => external_node_path_default().posix.basename(other.target));
 }
+/** The keeper's script that packs `remote` (from /, a shell word list) into `archive`. */
+function sendArchive(archive, pack) {
+    return [
+        'set -e',
+        ...pack,
+        `sum=$(sha256sum ${archive} | cut -d' ' -f1)`,
+        `cat ${archive}`,
+        `rm -f ${archive}`,
+        'echo "tar $sum" >&2',
+    ].join('\n');
+}
 /**
- * Packs every mount the workload could write in the pod and brings it to the runner, checked;
- * then releases the keeper. A read-only mount does not come back.
+ * Packs every mount the workload could write in the pod, in one archive over one exec, and
+ * brings it to the runner, checked; then releases the keeper. A read-only mount does not come
+ * back. Each mount's folder on the runner is its target under the collection's folder.
  */
 async function collectMounts(cluster, pod, mounts, scratch, limit) {
     const dir = await (0,promises_.mkdtemp)(external_node_path_default().join(scratch, 'collect-'));
-    const folders = [];
-    for (const [index, mount] of mounts.entries()) {
-        if (mount.readOnly) {
-            folders.push(undefined);
-            continue;
-        }
-        const outTar = `${CONTROL_DIR}/out-${index}.tar`;
-        // Prodigy's worktrees are copies of the checkout: what they made is in the commits.
-        const excluded = [...coveredNames(mount, mounts), 'worktrees'];
-        // The top-level entries but the excluded ones, by name: busybox's tar has no --exclude.
-        const script = [
-            'set -e',
-            `cd ${quote(mount.target)}`,
-            'set --',
-            'for f in * .[!.]* ..?*; do',
+    const writable = mounts.filter((mount) => !mount.readOnly);
+    const outTar = `${CONTROL_DIR}/out.tar`;
+    // The top-level entries of each folder but the excluded ones, by name (busybox's tar has no
+    // --exclude); Prodigy's worktrees are copies of the checkout: what they made is in the commits.
+    const listing = writable.flatMap((mount) => {
+        const from = quote(inArchive(mount.target));
+        const excluded = [...coveredNames(mount, mounts), 'worktrees'].map(quote).join('|');
+        return [
+            `for f in ${from}/* ${from}/.[!.]* ${from}/..?*; do`,
             '  [ -e "$f" ] || [ -L "$f" ] || continue',
-            `  case "$f" in ${excluded.map(quote).join('|')}) continue ;; esac`,
-            '  set -- "$@" "./$f"',
+            `  case "\${f##*/}" in ${excluded}) continue ;; esac`,
+            '  set -- "$@" "$f"',
             'done',
-            `if [ $# -eq 0 ]; then tar -c -f ${outTar} --no-recursion .; else tar -c -f ${outTar} "$@"; fi`,
-            `echo "tar $(sha256sum ${outTar} | cut -d' ' -f1)"`,
-        ].join('\n');
-        const folder = external_node_path_default().join(dir, `mount-${index}`);
-        await fetchPacked(cluster, pod, { what: mount.target, script, remoteTar: outTar }, folder, limit);
-        folders.push(folder);
+        ];
+    });
+    const script = sendArchive(outTar, [
+        'cd /',
+        'set --',
+        ...listing,
+        `if [ $# -eq 0 ]; then tar -c -f ${outTar} --no-recursion .; else tar -c -f ${outTar} "$@"; fi`,
+    ]);
+    const local = external_node_path_default().join(dir, 'results.tar');
+    const root = external_node_path_default().join(dir, 'root');
+    await fetchArchive(cluster, pod, 'the results', script, local, limit);
+    // Unpacked as a whole, then each mount's folder checked as its own: a link may not lead
+    // from one folder into another. Nothing outside the mounts' folders is read.
+    await (0,promises_.mkdir)(root);
+    await (0,external_node_stream_promises_.pipeline)((0,external_node_fs_.createReadStream)(local), tar_fs.extract(root));
+    await (0,promises_.rm)(local, { force: true });
+    const folders = mounts.map((mount) => mount.readOnly ? undefined : external_node_path_default().join(root, inArchive(mount.target)));
+    for (const [index, folder] of folders.entries()) {
+        if (folder === undefined)
+            continue;
+        await (0,promises_.mkdir)(folder, { recursive: true });
+        await checkLinks(folder, mounts[index].target);
     }
     // Everything is here, so the release cannot cost the results: the keeper sees the marker
     // and exits at once, and the container's stop can kill the exec's own shell before it answers
-    // (exit code 137) or drop the connection. Not tried again: the keeper may be gone already,
-    // and it lets go by itself after KEEPER_HOLD_SECONDS anyway.
-    await execScript(cluster, pod, KEEPER_CONTAINER, `touch ${COLLECTED_MARKER}`).catch(() => undefined);
+    // (exit code 137) or drop the connection. Not awaited, nor tried again: the keeper may be
+    // gone already, and it lets go by itself after KEEPER_HOLD_SECONDS anyway.
+    void execScript(cluster, pod, KEEPER_CONTAINER, `touch ${COLLECTED_MARKER}`).catch(() => undefined);
     return { folders, dir };
 }
 /**
@@ -1374,33 +1450,18 @@ async function collectMounts(cluster, pod, mounts, scratch, limit) {
  */
 async function peekFolder(cluster, pod, remote, into, limit) {
     const peekTar = `${CONTROL_DIR}/peek.tar`;
-    const script = [
-        `[ -d ${quote(remote)} ] || { echo none; exit 0; }`,
-        'set -e',
+    const script = sendArchive(peekTar, [
+        `[ -d ${quote(remote)} ] || { echo none >&2; exit 0; }`,
         `cd ${quote(remote)}`,
         // Claude writes as it goes: GNU tar's 1 ("a file changed as it was read") is a copy still.
         `tar -c -f ${peekTar} . || [ $? -eq 1 ]`,
-        `echo "tar $(sha256sum ${peekTar} | cut -d' ' -f1)"`,
-    ].join('\n');
+    ]);
     await (0,promises_.rm)(into, { recursive: true, force: true });
-    return fetchPacked(cluster, pod, { what: remote, script, remoteTar: peekTar }, into, limit);
-}
-/**
- * Runs a packing script in the keeper (it prints `tar <sha256>` of the archive it made, or
- * `none` when there is nothing to pack), fetches the archive checked against that hash, and
- * unpacks it into `folder` with every link checked. Resolves false for `none`.
- */
-async function fetchPacked(cluster, pod, packing, folder, limit) {
-    const report = await execChecked(cluster, pod, `Packing ${packing.what}`, packing.script);
-    if (/^none$/m.test(report))
-        return false;
-    const tarSha = /^tar ([0-9a-f]{64})$/m.exec(report)?.[1];
-    if (!tarSha)
-        throw new Error(`Packing ${packing.what} in the pod reported no archive`);
-    const localTar = `${folder}.tar`;
+    const localTar = `${into}.tar`;
     try {
-        await fetchFile(cluster, pod, packing.remoteTar, localTar, tarSha, limit);
-        await extractChecked(localTar, folder, packing.what);
+        if (!(await fetchArchive(cluster, pod, remote, script, localTar, limit)))
+            return false;
+        await extractChecked(localTar, into, remote);
     }
     finally {
         await (0,promises_.rm)(localTar, { force: true });

@@ -187,7 +187,14 @@ describe('the workspace in and the results out', () => {
     );
     expect(outcome.status, shown.join('\n')).toBe('succeeded');
     expect(shown).toContain('from the runner');
-    expect(shown.some((l) => /Sent .* to \/workspace in pod .*checked\)/.test(l))).toBe(true);
+    // Every folder in one archive over one exec, said in one line.
+    expect(shown.filter((l) => l.startsWith('Sent '))).toEqual([
+      expect.stringMatching(
+        new RegExp(
+          `^Sent ${workspace} to /workspace, .* in pod \\S+ \\([\\d.]+ KiB, checked\\)\\.$`,
+        ),
+      ),
+    ]);
     expect(readFileSync(path.join(workspace, 'made.txt'), 'utf8')).toBe('made\n');
     expect(readFileSync(path.join(workspace, 'keep/changed.txt'), 'utf8')).toBe('after\n');
     expect(readFileSync(path.join(workspace, 'deep/er/y.txt'), 'utf8')).toBe('x\n');
@@ -198,6 +205,21 @@ describe('the workspace in and the results out', () => {
     expect(status.map((line) => line.trim()).sort()).toEqual(
       ['D gone.txt', 'M keep/changed.txt', '?? deep/', '?? made.txt'].sort(),
     );
+  });
+
+  it('refuses a link the workload leaves that leads into another folder of the pod', async () => {
+    const workspace = gitWorkspace({ 'input.txt': 'x\n' });
+    // The folders come back in one archive: a link that stays inside it but leaves its own
+    // folder (the workspace's) is refused as one leaving the archive would be.
+    const { outcome, shown } = await run(
+      { command: 'ln -s ../cook/exchange sneak && echo made > made.txt' },
+      { workspace },
+    );
+    expect(outcome.status, shown.join('\n')).toBe('failed');
+    expect(shown.join('\n')).toContain(
+      '/workspace/sneak is a link to "../cook/exchange", which leads outside /workspace: refused',
+    );
+    expect(existsSync(path.join(workspace, 'sneak'))).toBe(false);
   });
 
   it('keeps no secret value in the Job, pod, Secret data as shown, or the workflow ConfigMap', async () => {

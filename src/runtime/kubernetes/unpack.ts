@@ -18,6 +18,11 @@ import type { Collected, Mount } from './transfer.js';
 export async function extractChecked(tarFile: string, folder: string, what: string): Promise<void> {
   await mkdir(folder, { recursive: true });
   await pipeline(createReadStream(tarFile), tar.extract(folder));
+  await checkLinks(folder, what);
+}
+
+/** Refuses every link in `folder` (the pod's `what`) that leads out of it, resolved on disk. */
+export async function checkLinks(folder: string, what: string): Promise<void> {
   const root = await realpath(folder);
   const walk = async (dir: string): Promise<void> => {
     for (const entry of await readdir(dir, { withFileTypes: true })) {

@@ -318,14 +318,20 @@ async function withRetries(what, call, retries = 5) {
 ;// CONCATENATED MODULE: ./src/runtime/kubernetes/keeper.ts
 /**
  * The keeper: a native sidecar of each pod, in the workload's image, that receives the workspace
- * over exec (transfer.ts), reports ready through its startup probe, and after the workload ended
- * holds the pod until the results were fetched.
+ * over exec (transfer.ts), marks it ready, and after the workload ended holds the pod until the
+ * results were fetched.
+ *
+ * The workload's container starts beside it at once, and its shell waits for the ready marker
+ * (waitForWorkspace) before the workload runs: a startup probe would hold the container's very
+ * creation until the kubelet's next probe, a second or more after the workspace arrived.
  */
 /** The keeper: a sidecar that receives the workspace and holds the pod for the way back. */
 const KEEPER_CONTAINER = 'keeper';
 /** Control files (markers, transfer files) in the pod, on a volume of their own. */
 const CONTROL_DIR = '/cook/control';
-const READY_MARKER = `${CONTROL_DIR}/ready`;
+/** The ready marker's own volume: written by the keeper, read-only for the workload. */
+const READY_DIR = '/cook/ready';
+const READY_MARKER = `${READY_DIR}/ready`;
 const COLLECTED_MARKER = `${CONTROL_DIR}/collected`;
 /** Seconds the keeper waits for the results to be fetched after it was asked to stop. */
 const KEEPER_HOLD_SECONDS = 120;
@@ -336,6 +342,27 @@ const KEEPER_HOLD_SECONDS = 120;
 const KEEPER_SCRIPT = [
     `trap 'n=0; while [ ! -e ${COLLECTED_MARKER} ] && [ $n -lt ${KEEPER_HOLD_SECONDS * 10} ]; do sleep 0.1; n=$((n+1)); done; exit 0' TERM`,
     'while :; do sleep 1; done',
+].join('\n');
+/**
+ * Seconds the workload waits for the workspace before it gives up (a send that fails ends the
+ * run sooner: pod-tracker.ts).
+ */
+const RECEIVE_TIMEOUT_SECONDS = 600;
+/**
+ * Shell lines run before the workload: wait for the keeper's ready marker, polled every 0.1 s.
+ * A stop while waiting ends the shell at once (as PID 1 it would ignore SIGTERM otherwise).
+ */
+const WAIT_FOR_WORKSPACE = [
+    "trap 'exit 143' TERM INT",
+    'n=0',
+    `while [ ! -e ${READY_MARKER} ]; do`,
+    `  if [ $n -ge ${RECEIVE_TIMEOUT_SECONDS * 10} ]; then`,
+    `    echo 'cook-action: the workspace did not arrive in the pod within ${RECEIVE_TIMEOUT_SECONDS} s' >&2`,
+    '    exit 125',
+    '  fi',
+    '  sleep 0.1',
+    '  n=$((n+1))',
+    'done',
 ].join('\n');
 
 // EXTERNAL MODULE: ./src/runtime/usage.ts
@@ -352,8 +379,6 @@ const WORKLOAD_CONTAINER = 'workload';
 const TERMINATION_GRACE_SECONDS = 60;
 /** Where the workflow file from the ConfigMap appears in the pod. */
 const WORKFLOW_DIR = '/cook/workflow';
-/** How long the workload waits for the workspace to arrive (the keeper's startup probe). */
-const RECEIVE_TIMEOUT_SECONDS = 600;
 const PULL_POLICIES = {
     always: 'Always',
     'if-not-present': 'IfNotPresent',
@@ -390,14 +415,13 @@ function keeperContainer(spec, container) {
         // A native sidecar: started before the workload, stopped after it.
         restartPolicy: 'Always',
         command: ['sh', '-c', KEEPER_SCRIPT],
-        startupProbe: {
-            exec: { command: ['test', '-e', READY_MARKER] },
-            periodSeconds: 1,
-            failureThreshold: RECEIVE_TIMEOUT_SECONDS,
-        },
         resources: { requests: { cpu: '10m', memory: '32Mi' } },
         securityContext: restrictedContainer(container.capabilities, container.user),
-        volumeMounts: [...mountsOf(spec), { name: 'control', mountPath: CONTROL_DIR }],
+        volumeMounts: [
+            ...mountsOf(spec),
+            { name: 'control', mountPath: CONTROL_DIR },
+            { name: 'ready', mountPath: READY_DIR },
+        ],
     };
 }
 function workloadContainer(spec, container, refs) {
@@ -416,9 +440,15 @@ function workloadContainer(spec, container, refs) {
         name: WORKLOAD_CONTAINER,
         image: container.image,
         imagePullPolicy: PULL_POLICIES[container.pullPolicy],
-        // The workload, in a shell that passes signals on and leaves its cgroup counters in the
-        // termination message when it exits (runtime/usage.ts).
-        command: ['sh', '-c', (0,runtime_usage/* usageWrapper */.nY)('/dev/termination-log'), 'cook-workload', ...command],
+        // The workload, once the workspace is in (keeper.ts), in a shell that passes signals on and
+        // leaves its cgroup counters in the termination message when it exits (runtime/usage.ts).
+        command: [
+            'sh',
+            '-c',
+            `${WAIT_FOR_WORKSPACE}\n${(0,runtime_usage/* usageWrapper */.nY)('/dev/termination-log')}`,
+            'cook-workload',
+            ...command,
+        ],
         workingDir: spec.workdir,
         env,
         resources: resources(container),
@@ -430,6 +460,7 @@ function workloadContainer(spec, container, refs) {
                 ...(spec.mounts[index].readOnly ? { readOnly: true } : {}),
             })),
             ...(workflowFile ? [{ name: 'workflow', mountPath: WORKFLOW_DIR, readOnly: true }] : []),
+            { name: 'ready', mountPath: READY_DIR, readOnly: true },
         ],
     };
 }
@@ -442,6 +473,8 @@ function volumes(spec, workflowFile) {
         })),
         // The archives going out, and the commits, wait here.
         { name: 'control', emptyDir: { sizeLimit: String(2 * spec.transferLimit.bytes) } },
+        // The keeper's ready marker, the one thing of its own the workload sees.
+        { name: 'ready', emptyDir: { sizeLimit: '1Mi' } },
         ...(workflowFile ? [{ name: 'workflow', configMap: { name: workflowFile.name } }] : []),
     ];
 }

@@ -1,8 +1,8 @@
 /**
  * The pod of a run's Job: the keeper (a native sidecar, the workload's image) receives the
- * workspace over exec and holds a startup probe until it has, so the workload starts on a
- * complete workspace; after the workload ends it holds the pod until the results were fetched
- * (transfer.ts). The two do not share a process namespace: the workload cannot see the keeper's
+ * workspace over exec and marks it ready, and the workload's shell waits for that mark, so the
+ * workload starts on a complete workspace (keeper.ts); after the workload ends the keeper holds
+ * the pod until the results were fetched (transfer.ts). The two do not share a process namespace: the workload cannot see the keeper's
  * processes, signal them or reach its files through /proc. It is PID 1 of its own container,
  * where the usage shell (usage.ts) passes SIGTERM on, so a plain shell still stops as it does
  * under Docker's init.
@@ -18,7 +18,13 @@ import type {
 import type { KubernetesTarget } from '../../config/kubernetes.js';
 import type { PullPolicy } from '../../config/container-settings.js';
 import type { ContainerSpec, RunSpec } from '../types.js';
-import { CONTROL_DIR, KEEPER_CONTAINER, KEEPER_SCRIPT, READY_MARKER } from './keeper.js';
+import {
+  CONTROL_DIR,
+  KEEPER_CONTAINER,
+  KEEPER_SCRIPT,
+  READY_DIR,
+  WAIT_FOR_WORKSPACE,
+} from './keeper.js';
 import { usageWrapper } from '../usage.js';
 
 /** The workload's container name: podFailurePolicy and log reads name it. */
@@ -30,8 +36,6 @@ export const WORKLOAD_CONTAINER = 'workload';
 export const TERMINATION_GRACE_SECONDS = 60;
 /** Where the workflow file from the ConfigMap appears in the pod. */
 export const WORKFLOW_DIR = '/cook/workflow';
-/** How long the workload waits for the workspace to arrive (the keeper's startup probe). */
-export const RECEIVE_TIMEOUT_SECONDS = 600;
 
 /** The workflow file, carried by a ConfigMap in place of the spec's host path. */
 export interface WorkflowFile {
@@ -88,14 +92,13 @@ function keeperContainer(spec: RunSpec, container: ContainerSpec): V1Container {
     // A native sidecar: started before the workload, stopped after it.
     restartPolicy: 'Always',
     command: ['sh', '-c', KEEPER_SCRIPT],
-    startupProbe: {
-      exec: { command: ['test', '-e', READY_MARKER] },
-      periodSeconds: 1,
-      failureThreshold: RECEIVE_TIMEOUT_SECONDS,
-    },
     resources: { requests: { cpu: '10m', memory: '32Mi' } },
     securityContext: restrictedContainer(container.capabilities, container.user),
-    volumeMounts: [...mountsOf(spec), { name: 'control', mountPath: CONTROL_DIR }],
+    volumeMounts: [
+      ...mountsOf(spec),
+      { name: 'control', mountPath: CONTROL_DIR },
+      { name: 'ready', mountPath: READY_DIR },
+    ],
   };
 }
 
@@ -114,9 +117,15 @@ function workloadContainer(spec: RunSpec, container: ContainerSpec, refs: PodRef
     name: WORKLOAD_CONTAINER,
     image: container.image,
     imagePullPolicy: PULL_POLICIES[container.pullPolicy],
-    // The workload, in a shell that passes signals on and leaves its cgroup counters in the
-    // termination message when it exits (runtime/usage.ts).
-    command: ['sh', '-c', usageWrapper('/dev/termination-log'), 'cook-workload', ...command],
+    // The workload, once the workspace is in (keeper.ts), in a shell that passes signals on and
+    // leaves its cgroup counters in the termination message when it exits (runtime/usage.ts).
+    command: [
+      'sh',
+      '-c',
+      `${WAIT_FOR_WORKSPACE}\n${usageWrapper('/dev/termination-log')}`,
+      'cook-workload',
+      ...command,
+    ],
     workingDir: spec.workdir,
     env,
     resources: resources(container),
@@ -128,6 +137,7 @@ function workloadContainer(spec: RunSpec, container: ContainerSpec, refs: PodRef
         ...(spec.mounts[index]!.readOnly ? { readOnly: true } : {}),
       })),
       ...(workflowFile ? [{ name: 'workflow', mountPath: WORKFLOW_DIR, readOnly: true }] : []),
+      { name: 'ready', mountPath: READY_DIR, readOnly: true },
     ],
   };
 }
@@ -141,6 +151,8 @@ function volumes(spec: RunSpec, workflowFile: WorkflowFile | undefined): V1Volum
     })),
     // The archives going out, and the commits, wait here.
     { name: 'control', emptyDir: { sizeLimit: String(2 * spec.transferLimit.bytes) } },
+    // The keeper's ready marker, the one thing of its own the workload sees.
+    { name: 'ready', emptyDir: { sizeLimit: '1Mi' } },
     ...(workflowFile ? [{ name: 'workflow', configMap: { name: workflowFile.name } }] : []),
   ];
 }

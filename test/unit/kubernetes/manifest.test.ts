@@ -170,6 +170,21 @@ describe('buildJobObjects', () => {
     expect(find(withGit.containers[0]!.volumeMounts)?.readOnly).toBe(true);
     expect(find(withGit.initContainers![0]!.volumeMounts)?.readOnly).toBeUndefined();
   });
+
+  it('starts the workload container beside the keeper, its shell waiting for the ready mark', () => {
+    const keeper = pod.initContainers![0]!;
+    // No startup probe holds the workload's container back until the kubelet's next probe.
+    expect(keeper.startupProbe).toBeUndefined();
+    const ready = (c: typeof keeper) => c.volumeMounts?.find((m) => m.name === 'ready');
+    expect(ready(keeper)).toEqual({ name: 'ready', mountPath: '/cook/ready' });
+    expect(ready(container)).toEqual({ name: 'ready', mountPath: '/cook/ready', readOnly: true });
+    expect(pod.volumes).toContainEqual({ name: 'ready', emptyDir: { sizeLimit: '1Mi' } });
+    const script = container.command![2]!;
+    const waits = script.indexOf('while [ ! -e /cook/ready/ready ]');
+    expect(waits).toBeGreaterThan(-1);
+    expect(waits).toBeLessThan(script.indexOf('"$@" &'));
+    expect(container.command!.slice(3)).toEqual(['cook-workload', 'sh', '-c', 'echo hi']);
+  });
 });
 
 describe('withPodTemplate', () => {

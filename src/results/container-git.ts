@@ -283,9 +283,25 @@ async function makeQuarantine(prepared: ContainerGit, options: BringBackOptions)
   return quarantine;
 }
 
+const FETCH = [
+  '-c',
+  'transfer.fsckObjects=true',
+  'fetch',
+  '--quiet',
+  '--no-tags',
+  '--no-write-fetch-head',
+  '--update-head-ok',
+];
+
+/** Where a target lands in the checkout: its branch, or a ref of the action's own for HEAD. */
+function destinationOf(name: string): string {
+  return name ? `refs/heads/${name}` : `refs/cook-import/head`;
+}
+
 /**
  * Each target (a branch, or '' for the detached HEAD, at its tip) fetched from the quarantine
  * into the checkout, checked object by object and never forced; returns the names fetched.
+ * All in one fetch when they all pass; when one does not, each alone, to say which.
  */
 async function fetchChecked(
   workspace: string,
@@ -293,23 +309,21 @@ async function fetchChecked(
   targets: readonly (readonly [string, string])[],
   notes: string[],
 ): Promise<string[]> {
+  const refs = targets.map((_, index) => `refs/import/${index}`);
+  try {
+    const updates = targets.map(([, tip], index) => `update ${refs[index]} ${tip}`);
+    await runGitIn(quarantine, ['update-ref', '--stdin'], `${updates.join('\n')}\n`);
+    const specs = targets.map(([name], index) => `${refs[index]}:${destinationOf(name)}`);
+    await runGitIn(workspace, [...FETCH, quarantine, ...specs]);
+    return targets.map(([name]) => name);
+  } catch {
+    // Said below, target by target.
+  }
   const fetched: string[] = [];
   for (const [index, [name, tip]] of targets.entries()) {
-    const ref = `refs/import/${index}`;
     try {
-      await runGitIn(quarantine, ['update-ref', ref, tip]);
-      const destination = name ? `refs/heads/${name}` : `refs/cook-import/head`;
-      await runGitIn(workspace, [
-        '-c',
-        'transfer.fsckObjects=true',
-        'fetch',
-        '--quiet',
-        '--no-tags',
-        '--no-write-fetch-head',
-        '--update-head-ok',
-        quarantine,
-        `${ref}:${destination}`,
-      ]);
+      await runGitIn(quarantine, ['update-ref', refs[index]!, tip]);
+      await runGitIn(workspace, [...FETCH, quarantine, `${refs[index]}:${destinationOf(name)}`]);
       fetched.push(name);
     } catch (error) {
       const detail = ((error as { stderr?: string }).stderr ?? (error as Error).message).trim();

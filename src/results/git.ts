@@ -13,15 +13,27 @@ const run = promisify(execFile);
  * git is driven by (SECURITY.md), and this holds even where a repository's configuration was
  * not the action's to check.
  */
-export const HARDENED_GIT = ['-c', 'core.hooksPath=/dev/null', '-c', 'core.fsmonitor=false'];
+export const HARDENED_GIT = [
+  '-c',
+  'core.hooksPath=/dev/null',
+  '-c',
+  'core.fsmonitor=false',
+  // Nor does a fetch into the checkout start git's own upkeep after it (a process per fetch).
+  '-c',
+  'maintenance.auto=false',
+];
 
 /** Runs git on the runner, hardened; the trimmed standard output. */
-export async function runGitIn(cwd: string | undefined, args: readonly string[]): Promise<string> {
-  const { stdout } = await run(
-    'git',
-    [...HARDENED_GIT, ...(cwd === undefined ? [] : ['-C', cwd]), ...args],
-    { maxBuffer: 64 * 1024 * 1024 },
-  );
+export async function runGitIn(
+  cwd: string | undefined,
+  args: readonly string[],
+  input?: string,
+): Promise<string> {
+  const child = run('git', [...HARDENED_GIT, ...(cwd === undefined ? [] : ['-C', cwd]), ...args], {
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  if (input !== undefined) child.child.stdin?.end(input);
+  const { stdout } = await child;
   return stdout.trim();
 }
 

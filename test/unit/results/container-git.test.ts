@@ -174,9 +174,12 @@ describe("the container's git folder", () => {
     const { workspace, container, bringBack } = await setUp();
     const original = git(workspace, 'rev-parse', 'HEAD');
     container('commit', '-q', '--amend', '--allow-empty', '-m', 'rewritten');
+    // A branch that may come back, beside the one that may not: the refusal costs only main.
+    container('branch', 'prodigy-session-ok', 'HEAD');
     const notes = await bringBack();
     expect(git(workspace, 'rev-parse', 'main')).toBe(original);
     expect(notes.join('\n')).toMatch(/branch main was not brought back/);
+    expect(git(workspace, 'rev-parse', 'prodigy-session-ok')).toBe(container('rev-parse', 'HEAD'));
   });
 
   it('reads refs and objects as files: links and strange names are not followed', async () => {

@@ -36,6 +36,8 @@ interface Subscriber {
 export class JobEvents {
   readonly #options: JobEventsOptions;
   readonly #subscribers = new Set<Subscriber>();
+  /** The subscribers of each index; under undefined, those given every pod. */
+  readonly #byIndex = new Map<number | undefined, Set<Subscriber>>();
   readonly #stop = new AbortController();
   /** The newest of each pod seen and not deleted, and of the Job: what a newcomer is told. */
   readonly #pods = new Map<string, V1Pod>();
@@ -57,12 +59,17 @@ export class JobEvents {
       throw new Error(`The watches of Job ${this.#options.name} ended.`);
     const subscriber: Subscriber = { index, handler };
     this.#subscribers.add(subscriber);
+    const ofIndex = this.#byIndex.get(index) ?? new Set();
+    this.#byIndex.set(index, ofIndex.add(subscriber));
     if (!this.#started) this.#start();
     else this.#catchUp(subscriber);
-    return () => {
-      this.#subscribers.delete(subscriber);
-      if (this.#subscribers.size === 0) this.#stop.abort();
-    };
+    return () => this.#leave(subscriber);
+  }
+
+  #leave(subscriber: Subscriber): void {
+    this.#subscribers.delete(subscriber);
+    this.#byIndex.get(subscriber.index)?.delete(subscriber);
+    if (this.#subscribers.size === 0) this.#stop.abort();
   }
 
   #start(): void {
@@ -92,7 +99,7 @@ export class JobEvents {
       signal: this.#stop.signal,
     }).catch(failed('Job'));
     const timer = setInterval(
-      () => this.#deliver(() => true, { kind: 'tick', now: now() }),
+      () => this.#deliver(this.#subscribers, { kind: 'tick', now: now() }),
       this.#options.tickMs ?? 1000,
     );
     this.#stop.signal.addEventListener('abort', () => clearInterval(timer), { once: true });
@@ -104,30 +111,28 @@ export class JobEvents {
       if (change === 'DELETED') this.#pods.delete(name);
       else this.#pods.set(name, pod);
     }
+    // Looked up by index: an event costs its own workload, not a walk past every index's.
     const index = podIndex(pod);
-    this.#deliver((s) => s.index === undefined || s.index === index, {
-      kind: 'pod',
-      change,
-      pod,
-      now,
-    });
+    const to = [...(this.#byIndex.get(index) ?? [])];
+    if (index !== undefined) to.push(...(this.#byIndex.get(undefined) ?? []));
+    this.#deliver(to, { kind: 'pod', change, pod, now });
   }
 
   #jobChanged(change: string, job: V1Job): void {
     this.#job = change === 'DELETED' ? undefined : job;
-    this.#deliver(() => true, { kind: 'job', change, job });
+    this.#deliver(this.#subscribers, { kind: 'job', change, job });
   }
 
   #failed(event: JobEvent): void {
     if (this.#stop.signal.aborted) return;
     this.#failures.push(event);
-    this.#deliver(() => true, event);
+    this.#deliver(this.#subscribers, event);
   }
 
   /** A newcomer is told the pods and the Job as they are, and any watch that failed. */
   #catchUp(subscriber: Subscriber): void {
     const now = (this.#options.now ?? Date.now)();
-    const only = (s: Subscriber) => s === subscriber;
+    const only = [subscriber];
     for (const pod of this.#pods.values()) {
       if (subscriber.index === undefined || podIndex(pod) === subscriber.index)
         this.#deliver(only, { kind: 'pod', change: 'ADDED', pod, now });
@@ -140,14 +145,14 @@ export class JobEvents {
    * Hands the event to each subscriber chosen, each on its own: one whose handler throws is
    * told so, as a failed watch, and given nothing more; the others get the event all the same.
    */
-  #deliver(to: (subscriber: Subscriber) => boolean, event: JobEvent): void {
-    for (const subscriber of [...this.#subscribers]) {
-      if (!this.#subscribers.has(subscriber) || !to(subscriber)) continue;
+  #deliver(to: Iterable<Subscriber>, event: JobEvent): void {
+    for (const subscriber of [...to]) {
+      // One that left while the event went round is given no more.
+      if (!this.#subscribers.has(subscriber)) continue;
       try {
         subscriber.handler(event);
       } catch (error) {
-        this.#subscribers.delete(subscriber);
-        if (this.#subscribers.size === 0) this.#stop.abort();
+        this.#leave(subscriber);
         const message = `following a ${event.kind} event failed: ${(error as Error).message}`;
         try {
           subscriber.handler({ kind: 'watch-failed', what: "Job's events", message });

@@ -13,8 +13,10 @@ import { BatchV1Api, CoreV1Api, KubeConfig, Watch } from '@kubernetes/client-nod
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import type { InputName } from '../../src/config/names.js';
 import { LineSplitter } from '../../src/logs/line-splitter.js';
-import { connect } from '../../src/runtime/kubernetes/client.js';
+import { MAX_PARALLEL } from '../../src/config/workload.js';
+import { apiMessage, connect } from '../../src/runtime/kubernetes/client.js';
 import { IndexedJob } from '../../src/runtime/kubernetes/indexed-job.js';
+import { buildJobObjects } from '../../src/runtime/kubernetes/manifest.js';
 import {
   followPodLog,
   openPodLog,
@@ -646,5 +648,38 @@ describe('an Indexed Job of 16 shards', () => {
     } finally {
       watches.restore();
     }
+  });
+});
+
+describe("max-parallel's limit on Kubernetes", () => {
+  /** The API server's answer to creating our Indexed Job of `count` shards, as a dry run. */
+  async function dryRun(count: number): Promise<string> {
+    const { job } = buildJobObjects(shardSpec(0, 'true'), {
+      namespace: 'default',
+      target: { kubeconfig: { kind: 'default' }, ttlSecondsAfterFinished: 60 },
+      submittedAt: new Date(),
+      indexed: { id: `limit${count}`, count, parallelism: count },
+    });
+    try {
+      await batch.createNamespacedJob({ namespace: 'default', body: job, dryRun: 'All' });
+      return 'accepted';
+    } catch (error) {
+      return apiMessage(error);
+    }
+  }
+
+  it('is the API server’s: our Indexed Job at the most is accepted, and one more refused', async () => {
+    const most = MAX_PARALLEL.kubernetes;
+    expect(await dryRun(most)).toBe('accepted');
+    const refused = await dryRun(most + 1);
+    console.log(`${most + 1} shards: ${refused}`);
+    expect(refused).toContain(
+      `spec.parallelism: Invalid value: ${most + 1}: must be less than or equal to ${most} when completion mode is Indexed`,
+    );
+    expect(refused).toContain(
+      `spec.maxFailedIndexes: Required value: must be specified when completions is above ${most}`,
+    );
+    // A dry run creates nothing.
+    expect(await leftovers('watches')).toEqual([]);
   });
 });

@@ -168,7 +168,7 @@ export function buildSettings(input: InputSource, env: Env, deps: SettingsDeps =
   const workload = readWorkload(input, workspace);
   const timeoutMs = parseDuration(Inputs.timeout, get(Inputs.timeout));
   const claudeLimits = parseClaudeLimits(input, workload);
-  const { shard, maxParallel } = splitting(input, workload, workspace);
+  const { shard, maxParallel } = splitting(input, workload, workspace, runtime);
 
   const runId = (deps.randomId ?? (() => randomBytes(5).toString('hex')))();
   const tempRoot = env.RUNNER_TEMP || deps.tmpdir || os.tmpdir();

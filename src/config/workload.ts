@@ -4,6 +4,7 @@ import path from 'node:path';
 import { InputError } from './errors.js';
 import { Inputs, type InputName } from './names.js';
 import { parseArgs, parseBoolean } from './parse.js';
+import type { RuntimeKind } from './settings.js';
 import { parseShardEntry, type ShardEntry } from './shard.js';
 import { isMapReduceText } from '../workflow/model.js';
 
@@ -152,11 +153,34 @@ function resolveWorkload(
   };
 }
 
+/**
+ * The most shards `max-parallel` runs at once, by runtime. On Docker and the local runtime each
+ * shard is a container or a process on the runner itself. On Kubernetes the shards are one
+ * Indexed Job (completions and parallelism both the shard count, with backoffLimitPerIndex and
+ * no maxFailedIndexes): the Job API refuses a parallelism above 100,000 in Indexed mode, and
+ * completions above 100,000 with backoffLimitPerIndex unless maxFailedIndexes is set. The
+ * contract tests hold the cluster's API server to this number.
+ */
+export const MAX_PARALLEL: Readonly<Record<RuntimeKind, number>> = {
+  docker: 256,
+  local: 256,
+  kubernetes: 100_000,
+};
+
+/** What `max-parallel` accepts on `runtime`, and on the others. */
+function parallelAccepted(runtime: RuntimeKind): string {
+  const on = (r: RuntimeKind) => `1 to ${MAX_PARALLEL[r]} with runtime '${r}'`;
+  if (runtime === 'kubernetes')
+    return `a whole number of shards from ${on(runtime)} (the Job API's most for the Indexed Job they share)`;
+  return `a whole number of shards from ${on(runtime)}, each a ${runtime === 'docker' ? 'container' : 'process'} on this runner (${on('kubernetes')})`;
+}
+
 /** `shard` or `max-parallel`: either one, for a MapReduce workflow run by Prodigy. */
 export function splitting(
   input: (name: InputName) => string,
   workload: Workload,
   workspace: string,
+  runtime: RuntimeKind,
 ): { shard?: ShardEntry; maxParallel?: number } {
   const rawShard = input(Inputs.shard).trim();
   const rawParallel = input(Inputs.maxParallel).trim();
@@ -196,8 +220,9 @@ export function splitting(
     }
     return { shard };
   }
-  if (!/^\d+$/.test(rawParallel) || Number(rawParallel) < 1 || Number(rawParallel) > 256) {
-    throw new InputError(Inputs.maxParallel, rawParallel, 'a whole number of shards from 1 to 256');
+  const count = Number(rawParallel);
+  if (!/^\d+$/.test(rawParallel) || count < 1 || count > MAX_PARALLEL[runtime]) {
+    throw new InputError(Inputs.maxParallel, rawParallel, parallelAccepted(runtime));
   }
-  return { maxParallel: Number(rawParallel) };
+  return { maxParallel: count };
 }

@@ -1,7 +1,8 @@
 /**
- * `max-parallel` on one runner: the action plans the items itself, runs every shard at once (one
- * container each on Docker, one process each on the local runtime), each in a checkout of its
- * own, then reduces into the workspace: the matrix flow without the matrix.
+ * `max-parallel` from one runner: the action plans the items itself, runs every shard at once (one
+ * container each on Docker, one process each on the local runtime, one index each of an Indexed
+ * Job on Kubernetes), each in a checkout of its own, then reduces into the workspace: the matrix
+ * flow without the matrix.
  */
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
@@ -46,10 +47,13 @@ export async function fanOut(
   deps: FanOutDeps,
 ): Promise<FanOut> {
   const startedAt = Date.now();
+  // No matrix holds these shards: GitHub's limit on one is not theirs (config/workload.ts
+  // bounds max-parallel by the runtime).
   const planned = await makePlan(
     settings,
     { shards: shardCount },
     { run: deps.run, note: deps.note },
+    shardCount,
   );
   deps.planned?.(planned);
   const entries = planMatrix(planned, undefined).matrix.include;

@@ -81,10 +81,16 @@ export async function loadMapReduce(
   return model;
 }
 
+/**
+ * Plans `request`'s shards. `maxShards` bounds them: GitHub's matrix limit for the `plan`
+ * sub-action; the fan-out, which runs the shards itself, gives its own count (`max-parallel`,
+ * bounded by the runtime in config/workload.ts).
+ */
 export async function makePlan(
   settings: Settings,
   request: ShardRequest,
   deps: PlanDeps,
+  maxShards = MAX_SHARDS,
 ): Promise<PlannedRun> {
   const workload = settings.workload;
   if (workload.kind !== 'prodigy') {
@@ -108,11 +114,11 @@ export async function makePlan(
 
   const items = pipeline(wf, workload.workflow, source);
   const layout = layoutShards(items.length, request);
-  if (layout.length > MAX_SHARDS) {
+  if (layout.length > maxShards) {
     throw new InputError(
       'itemsPerShard' in request ? Inputs.itemsPerShard : Inputs.shards,
       String('itemsPerShard' in request ? request.itemsPerShard : request.shards),
-      `at most ${MAX_SHARDS} shards (GitHub's matrix limit); ${items.length} items would make ${layout.length}`,
+      `at most ${maxShards} shards (GitHub's matrix limit); ${items.length} items would make ${layout.length}`,
     );
   }
   const plan: Plan = {

@@ -3,21 +3,26 @@
  * Job controller, scheduler, kubelet and containers): what a user sees, and what the cluster
  * holds afterwards.
  */
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
-import { BatchV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
-import { afterAll, describe, expect, it } from 'vitest';
+import { promisify } from 'node:util';
+import { BatchV1Api, CoreV1Api, KubeConfig, Watch } from '@kubernetes/client-node';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import type { InputName } from '../../src/config/names.js';
 import { LineSplitter } from '../../src/logs/line-splitter.js';
-import { connect } from '../../src/runtime/kubernetes/client.js';
+import { MAX_PARALLEL } from '../../src/config/workload.js';
+import { apiMessage, connect } from '../../src/runtime/kubernetes/client.js';
+import { IndexedJob } from '../../src/runtime/kubernetes/indexed-job.js';
+import { buildJobObjects } from '../../src/runtime/kubernetes/manifest.js';
 import {
   followPodLog,
   openPodLog,
   type PodLogSource,
 } from '../../src/runtime/kubernetes/pod-logs.js';
+import type { RunSpec } from '../../src/runtime/types.js';
 import { cookWith } from '../support/cook.js';
 import { ground } from '../support/ground.js';
 import { git, gitWorkspace, tempWorkspace } from '../support/workspace.js';
@@ -28,6 +33,7 @@ const config = new KubeConfig();
 config.loadFromFile(kubeconfigPath);
 const core = config.makeApiClient(CoreV1Api);
 const batch = config.makeApiClient(BatchV1Api);
+const execFileAsync = promisify(execFile);
 
 function run(
   inputs: Partial<Record<InputName, string>>,
@@ -543,5 +549,159 @@ describe('when the cluster gets in the way', () => {
     expect(shown.some((l) => /── output of pod .* \(attempt 2\) ──/.test(l))).toBe(true);
     expect(shown.filter((l) => l.startsWith('attempt in ')).length).toBe(2);
     expect(readFileSync(path.join(workspace, 'out.txt'), 'utf8')).toBe('done\n');
+  });
+});
+
+/**
+ * The API server's count of the watches open now on namespaced pods (ours: by label) and on one
+ * Job (ours: by name): its own gauge, apiserver_longrunning_requests.
+ */
+async function openWatches(): Promise<{ pods: number; jobs: number }> {
+  const { stdout } = await execFileAsync(g.kubectl, ['get', '--raw', '/metrics'], {
+    env: { ...process.env, KUBECONFIG: kubeconfigPath },
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  const gauge = (resource: string, scope: string) => {
+    const line = stdout
+      .split('\n')
+      .find(
+        (l) =>
+          l.startsWith('apiserver_longrunning_requests{') &&
+          l.includes(`resource="${resource}"`) &&
+          l.includes(`scope="${scope}"`) &&
+          l.includes('subresource=""') &&
+          l.includes('verb="WATCH"'),
+      );
+    return line ? Number(line.split(' ').at(-1)) : 0;
+  };
+  return { pods: gauge('pods', 'namespace'), jobs: gauge('jobs', 'resource') };
+}
+
+/** Shard n's spec as the fan-out gives it on a cluster, without folders to send. */
+function shardSpec(n: number, command: string): RunSpec {
+  return {
+    runId: `watches-${n}`,
+    name: `cook-watches-${n}`,
+    labels: { 'io.prodigy.cook-action.run': 'watches' },
+    argv: ['sh', '-c', command],
+    workdir: '/workspace',
+    env: {},
+    secretEnv: {},
+    mounts: [],
+    transferLimit: { bytes: 1024 ** 3, text: '1Gi' },
+    origin: { submitter: 'contract' },
+    container: {
+      image: g.busyboxImage,
+      pullPolicy: 'never',
+      network: 'bridge',
+      capabilities: [],
+    },
+  };
+}
+
+/**
+ * The watches this process opens, counted as client-node's Watch opens and ends them: those open
+ * now, and the most open at once.
+ */
+function countWatches() {
+  const open = { pods: 0, jobs: 0 };
+  const peak = { pods: 0, jobs: 0 };
+  const original = Watch.prototype.watch;
+  const spy = vi.spyOn(Watch.prototype, 'watch').mockImplementation(function (
+    this: Watch,
+    path,
+    query,
+    callback,
+    done,
+  ) {
+    const kind = path.endsWith('/pods') ? 'pods' : 'jobs';
+    open[kind]++;
+    peak[kind] = Math.max(peak[kind], open[kind]);
+    return original.call(this, path, query, callback, (error) => {
+      open[kind]--;
+      done(error);
+    });
+  });
+  return { open, peak, restore: () => spy.mockRestore() };
+}
+
+describe('an Indexed Job of 16 shards', () => {
+  it('is followed with one watch of its pods and one of the Job, closed at the cleanup', async () => {
+    const count = 16;
+    const id = `watches${Date.now().toString(36)}`;
+    const target = {
+      kubeconfig: { kind: 'default' as const },
+      namespace: 'default',
+      ttlSecondsAfterFinished: 60,
+    };
+    const job = new IndexedJob({ target }, { id, count, parallelism: count });
+    const runtimes = Array.from({ length: count }, (_, index) => job.runtimeFor(index));
+    const specs = runtimes.map((_, index) =>
+      shardSpec(index, 'echo "index $JOB_COMPLETION_INDEX"; sleep 6'),
+    );
+    const watches = countWatches();
+    try {
+      const before = await openWatches();
+      await Promise.all(runtimes.map((runtime, index) => runtime.prepare(specs[index]!, () => {})));
+      const workloads = await Promise.all(
+        runtimes.map((runtime, index) => runtime.start(specs[index]!)),
+      );
+      const verdicts = Promise.all(workloads.map((w) => w.wait()));
+      let done = false;
+      void verdicts.then(() => (done = true));
+      // The API server's own gauge, for the record: it also counts watches of other processes
+      // that it has not yet seen gone, so only this process's own count is held to a number.
+      const server = { pods: 0, jobs: 0 };
+      while (!done) {
+        const now = await openWatches();
+        server.pods = Math.max(server.pods, now.pods - before.pods);
+        server.jobs = Math.max(server.jobs, now.jobs - before.jobs);
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      }
+      const statuses = await verdicts;
+      await Promise.all(runtimes.map((runtime) => runtime.cleanup()));
+      console.log(
+        `${count} indexes: at most ${watches.peak.pods} pod watch(es) and ${watches.peak.jobs} Job watch(es) open at once (the API server's gauge rose by ${server.pods} and ${server.jobs}); ${watches.open.pods} and ${watches.open.jobs} open after the cleanup`,
+      );
+      expect(statuses.map((s) => s.exitCode)).toEqual(Array.from({ length: count }, () => 0));
+      expect(watches.peak).toEqual({ pods: 1, jobs: 1 });
+      expect(watches.open).toEqual({ pods: 0, jobs: 0 });
+      expect(await leftovers('watches')).toEqual([]);
+    } finally {
+      watches.restore();
+    }
+  });
+});
+
+describe("max-parallel's limit on Kubernetes", () => {
+  /** The API server's answer to creating our Indexed Job of `count` shards, as a dry run. */
+  async function dryRun(count: number): Promise<string> {
+    const { job } = buildJobObjects(shardSpec(0, 'true'), {
+      namespace: 'default',
+      target: { kubeconfig: { kind: 'default' }, ttlSecondsAfterFinished: 60 },
+      submittedAt: new Date(),
+      indexed: { id: `limit${count}`, count, parallelism: count },
+    });
+    try {
+      await batch.createNamespacedJob({ namespace: 'default', body: job, dryRun: 'All' });
+      return 'accepted';
+    } catch (error) {
+      return apiMessage(error);
+    }
+  }
+
+  it('is the API server’s: our Indexed Job at the most is accepted, and one more refused', async () => {
+    const most = MAX_PARALLEL.kubernetes;
+    expect(await dryRun(most)).toBe('accepted');
+    const refused = await dryRun(most + 1);
+    console.log(`${most + 1} shards: ${refused}`);
+    expect(refused).toContain(
+      `spec.parallelism: Invalid value: ${most + 1}: must be less than or equal to ${most} when completion mode is Indexed`,
+    );
+    expect(refused).toContain(
+      `spec.maxFailedIndexes: Required value: must be specified when completions is above ${most}`,
+    );
+    // A dry run creates nothing.
+    expect(await leftovers('watches')).toEqual([]);
   });
 });

@@ -9,6 +9,7 @@ import { buildJobObjects, jobName, type JobOptions } from './manifest.js';
 import { preflight } from './preflight.js';
 import type { IndexedOptions } from './indexed-job.js';
 import { deleteJob, deletedIfAny, ignoreNotFound, waitGone } from './job-api.js';
+import { JobEvents } from './job-events.js';
 import { KubernetesWorkload, SCHEDULING_TIMEOUT_MS } from './pod-workload.js';
 
 /** What a Kubernetes runtime connects to; everything about a run comes in its RunSpec. */
@@ -76,7 +77,7 @@ export class KubernetesRuntime implements ContainerRuntime {
 
   async start(spec: RunSpec): Promise<RunningWorkload> {
     const { name, suspended } = await this.createJob(spec);
-    const workload = this.follow(name, spec, this.log);
+    const workload = this.follow(name, this.events(name), spec, this.log);
     if (suspended) await this.unsuspend(name);
     return workload;
   }
@@ -100,18 +101,28 @@ export class KubernetesRuntime implements ContainerRuntime {
         `Index ${index} of Indexed Job ${name} runs this shard (${indexed.parallelism} at a time).`,
       ),
     );
-    const workloads = specs.map((spec, index) => this.follow(name, spec, logs[index]!, index));
+    // One watch of the pods, one of the Job and one clock for every index: each workload is
+    // given its own index's pods.
+    const events = this.events(name);
+    const workloads = specs.map((spec, index) =>
+      this.follow(name, events, spec, logs[index]!, index),
+    );
     if (suspended) await this.unsuspend(name);
     return workloads;
   }
 
+  private events(name: string): JobEvents {
+    return new JobEvents({ cluster: this.connected(), name });
+  }
+
   private follow(
     name: string,
+    events: JobEvents,
     spec: RunSpec,
     log: (message: string) => void,
     index?: number,
   ): KubernetesWorkload {
-    const workload = new KubernetesWorkload(this.connected(), name, log, {
+    const workload = new KubernetesWorkload(this.connected(), name, events, log, {
       mounts: spec.mounts,
       workspace: spec.workdir,
       limit: spec.transferLimit,

@@ -1,12 +1,11 @@
 /**
  * One run's Job as the engine sees it, a RunningWorkload: its pods and the Job followed by
- * watches, the workspace sent in and the results brought back through the keeper, the log
+ * watches (shared by an Indexed Job's shards), the workspace sent in and the results brought back through the keeper, the log
  * followed, and the verdict taken from the workload container's own state.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { V1Job, V1Pod } from '@kubernetes/client-node';
 import type {
   ExitStatus,
   OutputChunk,
@@ -22,9 +21,9 @@ import { COLLECTED_MARKER, KEEPER_CONTAINER } from './keeper.js';
 import { collectMounts, type Mount, peekFolder, sendMounts } from './transfer.js';
 import { applyCollected } from './unpack.js';
 import { parseUsage } from '../usage.js';
-import { listAndWatch } from './watch.js';
+import type { JobEvents } from './job-events.js';
 import { deleteJob, execReady } from './job-api.js';
-import { eventTime, goDuration, jobPodSelector, workloadStatus } from './pods.js';
+import { eventTime, goDuration, workloadStatus } from './pods.js';
 import {
   type Effect,
   INITIAL_STATE,
@@ -54,8 +53,9 @@ export interface WorkloadOptions {
 }
 
 /**
- * A Job that was started: its pods and the Job followed by watches. What they see goes through
- * the pod tracker (pod-tracker.ts); this class carries out the tracker's effects.
+ * A Job that was started: its pods and the Job followed by the watches of job-events.ts, shared
+ * by the Job's workloads. What they see goes through the pod tracker (pod-tracker.ts); this
+ * class carries out the tracker's effects.
  */
 export class KubernetesWorkload implements RunningWorkload {
   readonly id: string;
@@ -64,15 +64,21 @@ export class KubernetesWorkload implements RunningWorkload {
   private state: TrackerState = INITIAL_STATE;
   private readonly config: TrackerConfig;
   private listeners: (() => void)[] = [];
+  private readonly unsubscribe: () => void;
   private readonly verdict: Promise<ExitStatus>;
   private settle!: (status: ExitStatus) => void;
   private collecting: Promise<string | undefined> | undefined;
   private copyBackSeconds: number | undefined;
   private readonly scratch = mkdtempSync(path.join(os.tmpdir(), 'cook-transfer-'));
 
+  /**
+   * Follows Job `name` through `events`, the watches it shares with the Job's other workloads
+   * (an Indexed Job's other shards): given only the pods of `options.index`, when set.
+   */
   constructor(
     private readonly cluster: Cluster,
     name: string,
+    events: JobEvents,
     private readonly log: (message: string) => void,
     private readonly options: WorkloadOptions,
   ) {
@@ -84,29 +90,7 @@ export class KubernetesWorkload implements RunningWorkload {
       ...(options.index === undefined ? {} : { index: options.index }),
     };
     this.verdict = new Promise((resolve) => (this.settle = resolve));
-    const ns = cluster.namespace;
-    const watchFailed = (what: string) => (error: unknown) =>
-      this.dispatch({ kind: 'watch-failed', what, message: apiMessage(error) });
-    const pods = jobPodSelector(name, options.index);
-    void listAndWatch<V1Pod>({
-      config: cluster.config,
-      path: `/api/v1/namespaces/${ns}/pods`,
-      query: { labelSelector: pods },
-      list: () => cluster.core.listNamespacedPod({ namespace: ns, labelSelector: pods }),
-      onEvent: (change, pod) => this.dispatch({ kind: 'pod', change, pod, now: Date.now() }),
-      signal: this.stop$.signal,
-    }).catch(watchFailed('pods'));
-    const job = `metadata.name=${name}`;
-    void listAndWatch<V1Job>({
-      config: cluster.config,
-      path: `/apis/batch/v1/namespaces/${ns}/jobs`,
-      query: { fieldSelector: job },
-      list: () => cluster.batch.listNamespacedJob({ namespace: ns, fieldSelector: job }),
-      onEvent: (change, job) => this.dispatch({ kind: 'job', change, job }),
-      signal: this.stop$.signal,
-    }).catch(watchFailed('Job'));
-    const timer = setInterval(() => this.dispatch({ kind: 'tick', now: Date.now() }), 1000);
-    this.stop$.signal.addEventListener('abort', () => clearInterval(timer), { once: true });
+    this.unsubscribe = events.subscribe(options.index, (event) => this.dispatch(event));
   }
 
   private dispatch(event: TrackerEvent): void {
@@ -339,6 +323,7 @@ export class KubernetesWorkload implements RunningWorkload {
   }
 
   close(): void {
+    this.unsubscribe();
     this.stop$.abort();
     this.changed();
     rmSync(this.scratch, { recursive: true, force: true });

@@ -3,9 +3,19 @@ import type { CoreV1Event, V1Pod, V1ContainerStatus } from '@kubernetes/client-n
 import { WORKLOAD_CONTAINER } from './pod-spec.js';
 import { KEEPER_CONTAINER } from './keeper.js';
 
-/** The label the Job controller puts on its pods (and, for one index, the index's label). */
-export function jobPodSelector(job: string, index?: number): string {
-  return `batch.kubernetes.io/job-name=${job}${index === undefined ? '' : `,batch.kubernetes.io/job-completion-index=${index}`}`;
+/** The label the Job controller puts on its pods: every index's, for an Indexed Job. */
+export function jobPodSelector(job: string): string {
+  return `batch.kubernetes.io/job-name=${job}`;
+}
+
+/** The label (and annotation) the Job controller gives each pod of an Indexed Job. */
+export const COMPLETION_INDEX = 'batch.kubernetes.io/job-completion-index';
+
+/** The index of an Indexed Job's pod, from its label or else its annotation. */
+export function podIndex(pod: V1Pod): number | undefined {
+  const text =
+    pod.metadata?.labels?.[COMPLETION_INDEX] ?? pod.metadata?.annotations?.[COMPLETION_INDEX];
+  return text !== undefined && /^\d+$/.test(text) ? Number(text) : undefined;
 }
 
 /** An Indexed Job's `completedIndexes` or `failedIndexes` ("0,2-4") as a set. */

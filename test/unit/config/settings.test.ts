@@ -229,6 +229,25 @@ describe('splitting inputs', () => {
     expect(build({ workflow: 'mr.yml', 'max-parallel': '4' }).maxParallel).toBe(4);
   });
 
+  it('takes up to 256 shards on the runner, and up to the Job API’s 100000 on Kubernetes', () => {
+    const shards = (runtime: string, count: number) =>
+      build({ runtime, workflow: 'mr.yml', 'max-parallel': String(count) }).maxParallel;
+    expect(shards('docker', 256)).toBe(256);
+    expect(shards('local', 256)).toBe(256);
+    expect(shards('kubernetes', 257)).toBe(257);
+    expect(shards('kubernetes', 100_000)).toBe(100_000);
+    expect(() => shards('docker', 257)).toThrow(
+      `Input 'max-parallel' has invalid value "257": expected a whole number of shards from 1 to 256 with runtime 'docker', each a container on this runner (1 to 100000 with runtime 'kubernetes')`,
+    );
+    expect(() => shards('local', 257)).toThrow(
+      `Input 'max-parallel' has invalid value "257": expected a whole number of shards from 1 to 256 with runtime 'local', each a process on this runner (1 to 100000 with runtime 'kubernetes')`,
+    );
+    expect(() => shards('kubernetes', 100_001)).toThrow(
+      `Input 'max-parallel' has invalid value "100001": expected a whole number of shards from 1 to 100000 with runtime 'kubernetes' (the Job API's most for the Indexed Job they share)`,
+    );
+    expect(() => shards('kubernetes', 0)).toThrow(/from 1 to 100000 with runtime 'kubernetes'/);
+  });
+
   it.each([
     [
       { workflow: 'std.yml', 'max-parallel': '4' },

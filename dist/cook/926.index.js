@@ -16,7 +16,7 @@ __webpack_require__.r(__webpack_exports__);
 /* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__webpack_require__.n(node_fs__WEBPACK_IMPORTED_MODULE_0__);
 /* harmony import */ var node_util__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(57975);
 /* harmony import */ var node_util__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__webpack_require__.n(node_util__WEBPACK_IMPORTED_MODULE_1__);
-/* harmony import */ var _kubernetes_runtime_js__WEBPACK_IMPORTED_MODULE_2__ = __webpack_require__(69837);
+/* harmony import */ var _kubernetes_runtime_js__WEBPACK_IMPORTED_MODULE_2__ = __webpack_require__(3225);
 /** Shards run at once on a cluster, as one Indexed Job. */
 
 

@@ -1,7 +1,8 @@
 /**
  * One run's Job as the engine sees it, a RunningWorkload: its pods and the Job followed by
- * watches (shared by an Indexed Job's shards), the workspace sent in and the results brought back through the keeper, the log
- * followed, and the verdict taken from the workload container's own state.
+ * watches (shared by an Indexed Job's shards), the workspace sent in and the results brought
+ * back through the keeper, the log followed, and the verdict taken from the workload
+ * container's own state.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
